@@ -1,0 +1,42 @@
+"""The seed's ``Activation`` layer: an activation function as a ``Layer``."""
+
+from __future__ import annotations
+
+from .. import activation_functions
+from .layer import Layer
+
+
+class Activation(Layer):
+    """Applies ``activation_functions.get_function(activation)`` elementwise.
+
+    ``forward(x)``: any shape ``(n_samples, ...)``; softmax acts on the last axis.
+    ``backward(g)``: the vector-Jacobian product ``dL/dx`` for ``g = dL/dy``.
+    The layer's ``name`` defaults to the activation's name, as in the seed.
+    """
+
+    def __init__(self, activation_function: str, name: str | None = None, **kwargs) -> None:
+        key = activation_functions.canonical_name(activation_function)
+        super().__init__(name=name or activation_functions.canonical_name(activation_function), **kwargs)
+        self.activation_name = key
+        self.activation, self.activation_derivative = activation_functions.get_function(key)
+        self._derivative_from_output = activation_functions.get_output_derivative(key)
+
+    def forward(self, input_data):
+        self.input = input_data
+        self.output = self.activation(input_data)
+        return self.output
+
+    def backward(self, output_error):
+        if self._derivative_from_output is not None:
+            return self._derivative_from_output(self.output, output_error)
+        return self.activation_derivative(self.input, output_error)
+
+    @property
+    def output_activation(self) -> str:
+        return self.activation_name
+
+    def backward_preactivation(self, error):
+        return error
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "activation_function": self.activation_name}

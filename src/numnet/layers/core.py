@@ -1,0 +1,147 @@
+"""Core layers: ``Input`` and ``Dense``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import activation_functions, initializers
+from .activation import Activation
+from .layer import Layer
+
+
+def _as_shape(shape) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    if not isinstance(shape, (tuple, list)) or not all(
+        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in shape
+    ) or len(shape) == 0:
+        raise ValueError(
+            f"Input shape must be a non-empty tuple of positive integers without the batch "
+            f"dimension, e.g. (784,) or (28, 28, 1); got {shape!r}."
+        )
+    return tuple(int(s) for s in shape)
+
+
+class Input(Layer):
+    """The entry of a model: ``Input((n_features,))`` or ``Input((height, width, channels))``.
+
+    ``shape`` excludes the batch dimension. Calling layers on it builds a graph:
+    ``x = Input((4,)); y = Dense(3)(x); model = Model(x, y)``.
+    """
+
+    def __init__(self, shape, name: str | None = None, **kwargs) -> None:
+        super().__init__(name=name, **kwargs)
+        self.shape = _as_shape(shape)
+        self.input_shape = self.output_shape = self.shape
+        self.built = True
+
+    def forward(self, input):
+        self.input = self.output = input
+        return input
+
+    def backward(self, output_error):
+        return output_error
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "shape": list(self.shape)}
+
+
+def resolve_activation(activation, owner: str) -> Activation | None:
+    """``None`` / ``"linear"`` give no activation; a name or an ``Activation`` gives one,
+    named after the layer ``owner`` that applies it."""
+    if isinstance(activation, Activation):
+        activation = activation.activation_name
+    if activation is None or activation_functions.canonical_name(activation) == "linear":
+        return None
+    return Activation(activation, name=f"{owner}_{activation_functions.canonical_name(activation)}")
+
+
+class Dense(Layer):
+    """Fully connected layer: ``y = activation(x @ kernel + bias)``.
+
+    Shapes: ``x`` is ``(n_samples, ..., inputs)``, ``kernel`` is ``(inputs, units)``,
+    ``bias`` is ``(units,)``, ``y`` is ``(n_samples, ..., units)``.
+
+    Backward, for ``g = dL/dy`` and ``d = activation'(z) * g`` (chain rule *first*):
+    ``dL/dkernel = x^T d``, ``dL/dbias = sum_n d``, ``dL/dx = d kernel^T``.
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation=None,
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        name: str | None = None,
+        **kwargs,
+    ) -> None:
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"Dense units must be a positive integer, got {units!r}.")
+        super().__init__(name=name, **kwargs)
+        self.units = int(units)
+        self.activation = resolve_activation(activation, self.name)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def build(self, input_shape) -> None:
+        if not isinstance(input_shape, tuple) or len(input_shape) < 1:
+            raise ValueError(f"Dense {self.name!r} expects one input of shape (..., features), got {input_shape}.")
+        self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
+        if self.use_bias:
+            self.add_weight("bias", (self.units,), self.bias_initializer)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[:-1] + (self.units,)
+
+    def forward(self, input):
+        if not self.built:
+            self.build_for(input.shape[1:])
+        self.input = input
+        z = input @ self.params["kernel"]
+        if self.use_bias:
+            z += self.params["bias"]
+        self.output = z if self.activation is None else self.activation.forward(z)
+        return self.output
+
+    def backward(self, output_error):
+        if self.activation is not None:
+            output_error = self.activation.backward(output_error)
+        return self.backward_preactivation(output_error)
+
+    def backward_preactivation(self, error):
+        x = self.input
+        if x.ndim > 2:  # (n, ..., inputs): every leading position is one more sample
+            x = x.reshape(-1, x.shape[-1])
+            error2d = error.reshape(-1, error.shape[-1])
+        else:
+            error2d = error
+        self.grads["kernel"] = x.T @ error2d
+        if self.use_bias:
+            self.grads["bias"] = error2d.sum(axis=0)
+        if not self.needs_input_error:
+            return None
+        return error @ self.params["kernel"].T
+
+    @property
+    def output_activation(self) -> str | None:
+        return None if self.activation is None else self.activation.activation_name
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": self.output_activation or "linear",
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("kernel_initializer", "bias_initializer"):
+            if key in config:
+                config[key] = initializers.deserialize(config[key])
+        return cls(**config)

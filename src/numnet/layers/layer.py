@@ -1,0 +1,220 @@
+"""The ``Layer`` base class: the seed's forward / backward / update, with named parameters.
+
+A layer holds
+
+* ``params``: trainable arrays by name (``params["kernel"]``, ``params["bias"]``);
+* ``grads``: the gradient of the loss for each of them, filled by ``backward``;
+* ``buffers``: non-trainable state saved with the weights (BatchNorm's moving statistics).
+
+Shapes exclude the batch dimension: a ``Dense`` fed ``(n_samples, 4)`` arrays has
+``input_shape == (4,)``. Weights are built lazily from the first input shape, so
+``Dense(5)`` needs no input size.
+
+Writing a custom layer means subclassing and implementing ``forward(input)`` (or
+``forward(input, training=False)`` to see the mode) and ``backward(output_error)``; a
+layer with weights also implements ``build(input_shape)`` using ``add_weight`` and, if
+the output shape differs from the input's, ``compute_output_shape``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from collections import defaultdict
+
+import numpy as np
+
+from .. import initializers
+from ..random import make_generator
+
+_name_counts: defaultdict[str, int] = defaultdict(int)
+
+
+def _unique_name(base: str) -> str:
+    count = _name_counts[base]
+    _name_counts[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def _snake_case(name: str) -> str:
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+@functools.lru_cache(maxsize=None)
+def takes_training_flag(cls: type) -> bool:
+    """Whether ``cls.forward`` accepts a ``training`` argument (checked once per class)."""
+    return "training" in inspect.signature(cls.forward).parameters
+
+
+def call_forward(layer: "Layer", inputs, training: bool = False):
+    """Run ``layer.forward``, passing ``training`` only to layers that accept it, so the
+    seed's one-argument ``forward(input)`` keeps working in custom layers."""
+    if takes_training_flag(type(layer)):
+        return layer.forward(inputs, training=training)
+    return layer.forward(inputs)
+
+
+class Layer:
+    """Base class of every numnet layer.
+
+    Subclasses implement ``forward`` and ``backward``; ``update(learning_rate)`` takes a
+    plain gradient-descent step over ``params`` with ``grads``.
+    """
+
+    def __init__(self, name: str | None = None, trainable: bool = True, dtype=None, seed=None) -> None:
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"A layer name must be a non-empty string, got {name!r}.")
+        self.name = name or _unique_name(_snake_case(type(self).__name__))
+        self.input = None
+        self.output = None
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+        self.trainable = bool(trainable)
+        self.dtype = np.dtype(dtype) if dtype is not None else None
+        self.built = False
+        self.input_shape = None
+        self.output_shape = None
+        self.inbound: list[Layer] = []
+        # A model turns this off for layers fed only by its inputs: nobody needs dL/dx there.
+        self.needs_input_error = True
+        self.seed = seed
+        self._rng = None
+
+    # --- the seed's interface ------------------------------------------------------------
+    def forward(self, input):
+        """Compute the layer's output for ``input`` and remember what backward needs."""
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(input).")
+
+    def backward(self, output_error):
+        """Given dL/d(output), store dL/d(param) in ``grads`` and return dL/d(input)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement backward(output_error).")
+
+    def update(self, learning_rate: float) -> None:
+        """One plain gradient-descent step: ``param -= learning_rate * grad``."""
+        for key, param in self.params.items():
+            param -= learning_rate * self.grads[key]
+
+    # --- building --------------------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        """Create the weights for inputs of ``input_shape`` (batch dimension excluded)."""
+
+    def compute_output_shape(self, input_shape):
+        """The output shape (batch dimension excluded) for ``input_shape``."""
+        return input_shape
+
+    def build_for(self, input_shape) -> None:
+        """Build once for ``input_shape`` and record the input and output shapes."""
+        if self.built:
+            return
+        if self.dtype is None:
+            self.dtype = np.dtype(np.float32)
+        self.build(input_shape)
+        self.input_shape = input_shape
+        self.output_shape = self.compute_output_shape(input_shape)
+        self.built = True
+
+    def add_weight(self, name: str, shape, initializer="zeros", trainable: bool = True) -> np.ndarray:
+        """Create a parameter (or, with ``trainable=False``, a buffer) drawn from ``initializer``."""
+        if self._rng is None:
+            self._rng = make_generator(self.seed)
+        value = initializers.get(initializer)(shape, self._rng, self.dtype or np.float32)
+        (self.params if trainable else self.buffers)[name] = value
+        return value
+
+    def cast(self, dtype) -> None:
+        """Convert every parameter and buffer to ``dtype`` (``float32`` or ``float64``)."""
+        self.dtype = np.dtype(dtype)
+        for store in (self.params, self.buffers):
+            for key in store:
+                store[key] = store[key].astype(self.dtype)
+        self.grads = {}
+
+    # --- functional API --------------------------------------------------------------------
+    def __call__(self, inputs):
+        """On layers: link this layer after them and build it (functional API).
+        On arrays: run ``forward`` in inference mode."""
+        if isinstance(inputs, Layer) or (
+            isinstance(inputs, (list, tuple)) and inputs and all(isinstance(i, Layer) for i in inputs)
+        ):
+            return self._connect(inputs)
+        return call_forward(self, inputs, training=False)
+
+    def _connect(self, inputs):
+        if self.inbound:
+            raise ValueError(
+                f"Layer {self.name!r} is already connected to {[l.name for l in self.inbound]}; "
+                "numnet does not share a layer between two places in a graph. Create a new layer."
+            )
+        many = isinstance(inputs, (list, tuple))
+        inbound = list(inputs) if many else [inputs]
+        for layer in inbound:
+            if layer.output_shape is None:
+                raise ValueError(
+                    f"Layer {layer.name!r} has no known output shape; start the graph with "
+                    "numnet.Input(shape)."
+                )
+        shapes = [layer.output_shape for layer in inbound]
+        self.build_for(shapes if many else shapes[0])
+        self.inbound = inbound
+        return self
+
+    # --- weights ---------------------------------------------------------------------------
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return list(self.params.values()) + list(self.buffers.values())
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the parameters (kernel, then bias, ...) followed by the buffers."""
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Replace the weights from a list ordered as ``get_weights`` returns them."""
+        stores = [(self.params, k) for k in self.params] + [(self.buffers, k) for k in self.buffers]
+        weights = list(weights)
+        if len(weights) != len(stores):
+            raise ValueError(
+                f"Layer {self.name!r} expects {len(stores)} weight arrays "
+                f"({[k for _, k in stores]}), got {len(weights)}."
+            )
+        new_values = []
+        for (store, key), value in zip(stores, weights):
+            value = np.asarray(value)
+            if value.shape != store[key].shape:
+                raise ValueError(
+                    f"Layer {self.name!r}: weight {key!r} has shape {store[key].shape}, "
+                    f"got an array of shape {value.shape}."
+                )
+            new_values.append(value.astype(store[key].dtype))
+        for (store, key), value in zip(stores, new_values):
+            store[key][...] = value
+
+    def count_params(self) -> int:
+        """Number of scalars in the parameters and buffers."""
+        return int(sum(w.size for w in self.weights))
+
+    # --- configuration ---------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """The constructor arguments that rebuild this layer (without its weights)."""
+        return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Layer":
+        return cls(**config)
+
+    # --- fused activations -----------------------------------------------------------------
+    @property
+    def output_activation(self) -> str | None:
+        """Name of the activation this layer applies last, if any (used to fuse
+        softmax / sigmoid with cross-entropy)."""
+        return None
+
+    def backward_preactivation(self, error):
+        """Backward pass given dL/d(pre-activation), skipping ``output_activation``'s
+        derivative. Only meaningful for layers whose ``output_activation`` is not None."""
+        raise NotImplementedError(f"{type(self).__name__} has no output activation to skip.")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r} output_shape={self.output_shape}>"
