@@ -41,7 +41,7 @@ class Loss:
         y_true, y_pred = self._check(y_true, y_pred)
         losses = self.per_sample(y_true, y_pred)
         if sample_weight is not None:
-            losses = losses * np.asarray(sample_weight, dtype=losses.dtype)
+            losses = losses * sample_weights(sample_weight, len(losses), losses.dtype)
         return float(losses.mean())
 
     def backward(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
@@ -60,9 +60,23 @@ class Loss:
         return f"Loss({self.name!r}, from_logits={self.from_logits})"
 
 
+def sample_weights(sample_weight, n_samples: int, dtype) -> np.ndarray:
+    """Sample weights as a flat ``(n_samples,)`` array; ``(n_samples, 1)`` is accepted too.
+
+    Any other shape is a ``ValueError``: a ``(n, 1)`` column multiplied into ``(n,)``
+    losses would otherwise broadcast to ``(n, n)`` and give a wrong mean silently.
+    """
+    w = np.asarray(sample_weight, dtype=dtype)
+    if w.shape not in ((n_samples,), (n_samples, 1)):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), one weight per sample; got shape {w.shape}."
+        )
+    return w.reshape(n_samples)
+
+
 def weight_column(sample_weight, like: np.ndarray) -> np.ndarray:
     """Sample weights ``(n,)`` reshaped to broadcast over ``like`` of shape ``(n, ...)``."""
-    w = np.asarray(sample_weight, dtype=like.dtype)
+    w = sample_weights(sample_weight, like.shape[0], like.dtype)
     return w.reshape((-1,) + (1,) * (like.ndim - 1))
 
 
