@@ -39,7 +39,8 @@ def _unique_name(base: str) -> str:
 
 def _snake_case(name: str) -> str:
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    # "Conv2D" -> "conv2d", as Keras names it (no break between a digit and a capital).
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 @functools.lru_cache(maxsize=None)
@@ -78,6 +79,7 @@ class Layer:
         self.input_shape = None
         self.output_shape = None
         self.inbound: list[Layer] = []
+        self.merges_inputs = False  # True when connected to a list: forward gets a list
         # A model turns this off for layers fed only by its inputs: nobody needs dL/dx there.
         self.needs_input_error = True
         self.seed = seed
@@ -159,6 +161,7 @@ class Layer:
         shapes = [layer.output_shape for layer in inbound]
         self.build_for(shapes if many else shapes[0])
         self.inbound = inbound
+        self.merges_inputs = many
         return self
 
     # --- weights ---------------------------------------------------------------------------

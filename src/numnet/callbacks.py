@@ -1,0 +1,168 @@
+"""Callbacks: code that runs at fixed points of ``Model.fit``.
+
+Hooks receive ``logs``, a dict of the figures known at that point: ``on_batch_end`` gets
+``{"loss": running mean loss}``; ``on_epoch_end`` gets the epoch's ``loss``, metrics and
+their ``val_`` versions. A callback can stop training by setting
+``self.model.stop_training = True``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class Callback:
+    """Base class; override any hook. ``self.model`` is set before training begins."""
+
+    def __init__(self) -> None:
+        self.model = None
+        self.params: dict = {}
+
+    def set_model(self, model) -> None:
+        self.model = model
+
+    def set_params(self, params: dict) -> None:
+        self.params = params
+
+    def on_train_begin(self, logs=None): ...
+
+    def on_train_end(self, logs=None): ...
+
+    def on_epoch_begin(self, epoch, logs=None): ...
+
+    def on_epoch_end(self, epoch, logs=None): ...
+
+    def on_batch_begin(self, batch, logs=None): ...
+
+    def on_batch_end(self, batch, logs=None): ...
+
+
+class CallbackList:
+    """Calls a hook on every callback in order."""
+
+    def __init__(self, callbacks, model, params) -> None:
+        self.callbacks = list(callbacks)
+        for callback in self.callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(f"callbacks must be numnet.callbacks.Callback instances, got {callback!r}.")
+            callback.set_model(model)
+            callback.set_params(params)
+        # Skip the per-batch loop entirely when nobody listens (it runs every step).
+        self.wants_batches = any(
+            type(c).on_batch_end is not Callback.on_batch_end or type(c).on_batch_begin is not Callback.on_batch_begin
+            for c in self.callbacks
+        )
+
+    def __getattr__(self, hook):
+        def call(*args):
+            for callback in self.callbacks:
+                getattr(callback, hook)(*args)
+
+        return call
+
+
+class History(Callback):
+    """Records every epoch's logs: ``history.history["loss"]`` is a list, one per epoch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+        self.history = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+
+def _better(mode: str, min_delta: float):
+    if mode == "min":
+        return lambda current, best: current < best - min_delta
+    return lambda current, best: current > best + min_delta
+
+
+def _resolve_mode(mode: str, monitor: str) -> str:
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}.")
+    if mode != "auto":
+        return mode
+    higher_is_better = ("acc", "precision", "recall", "f1", "r2", "auc")
+    return "max" if any(word in monitor for word in higher_is_better) else "min"
+
+
+def monitored_value(logs, monitor: str) -> float:
+    """``logs[monitor]``, or a ``ValueError`` listing what is there."""
+    if monitor not in (logs or {}):
+        raise ValueError(
+            f"Cannot monitor {monitor!r}: the epoch logs hold {sorted(logs or {})}. "
+            "Validation figures (val_*) need validation_split or validation_data."
+        )
+    return logs[monitor]
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
+    epochs. With ``restore_best_weights=True`` the model ends with the weights of its best
+    epoch (also when training runs to the last epoch without stopping)."""
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
+                 restore_best_weights=False, baseline=None, verbose=0) -> None:
+        super().__init__()
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"patience must be a non-negative integer, got {patience!r}.")
+        self.monitor = monitor
+        self.min_delta = abs(float(min_delta))
+        self.patience = patience
+        self.mode = _resolve_mode(mode, monitor)
+        self.restore_best_weights = restore_best_weights
+        self.baseline = baseline
+        self.verbose = verbose
+        self._improved = _better(self.mode, self.min_delta)
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = None
+        self.best_epoch = None
+        self.best_weights = None
+        if self.baseline is not None:
+            self.best = self.baseline
+        else:
+            self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = monitored_value(logs, self.monitor)
+        if self._improved(current, self.best):
+            self.best, self.best_epoch, self.wait = current, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+        if self.verbose and self.stopped_epoch is not None:
+            print(f"Early stopping at epoch {self.stopped_epoch + 1}; best {self.monitor} "
+                  f"{self.best:.6g} at epoch {self.best_epoch + 1 if self.best_epoch is not None else '-'}.")
+
+
+class TerminateOnNaN(Callback):
+    """Stop training quietly (no exception) when the loss becomes NaN or infinite.
+
+    Without it, ``fit`` raises ``FloatingPointError``; either way the model keeps its last
+    finite weights.
+    """
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            self.model.stop_training = True
