@@ -167,7 +167,9 @@ class Adam(Optimizer):
     """Adam with bias correction, as PyTorch computes it:
 
     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
-    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps),
+
+    t being the number of steps this parameter has taken (its state's ``step``).
 
     ``weight_decay`` adds an L2 term to g (PyTorch's ``Adam``); for decoupled decay use
     ``AdamW``.
@@ -180,8 +182,15 @@ class Adam(Optimizer):
         self.epsilon = _check_non_negative("epsilon", epsilon)
 
     def _init_state(self, param):
+        # "step" counts this parameter's own updates, as torch does: a parameter that joins
+        # late (a layer unfrozen mid-training) starts its bias correction at t = 1.
         # Slots whose name starts with "_" are workspace, not state: saving skips them.
-        return {"m": np.zeros_like(param), "v": np.zeros_like(param), "_scratch": np.empty_like(param)}
+        return {
+            "m": np.zeros_like(param),
+            "v": np.zeros_like(param),
+            "step": np.zeros((), dtype=np.int64),
+            "_scratch": np.empty_like(param),
+        }
 
     def _l2_grad(self, param, grad):
         return self._decayed(param, grad)
@@ -189,7 +198,8 @@ class Adam(Optimizer):
     def _update(self, state, param, grad, lr):
         grad = self._l2_grad(param, grad)
         m, v, scratch = state["m"], state["v"], state["_scratch"]
-        t = self.iterations
+        state["step"] += 1
+        t = int(state["step"])
         # m += (1 - b1) (g - m)  is  b1 m + (1 - b1) g, with one temporary buffer.
         np.subtract(grad, m, out=scratch)
         scratch *= 1 - self.beta_1
