@@ -1,0 +1,118 @@
+"""Helpers shared by the 2-D layers (Conv2D, pooling): argument parsing, Keras/TensorFlow
+"same" padding, the sliding-window view (im2col) and its adjoint (col2im).
+
+Layout is channels-last throughout: images are ``(n_samples, height, width, channels)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+LAYOUT = "(N, H, W, C)"
+
+
+def pair(value, what: str, owner: str) -> tuple[int, int]:
+    """``3`` -> ``(3, 3)``; ``(3, 2)`` -> ``(3, 2)``; anything else but positive ints -> ValueError."""
+    items = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
+    if len(items) != 2 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in items
+    ):
+        raise ValueError(f"{owner} {what} must be a positive integer or a pair of them, got {value!r}.")
+    return int(items[0]), int(items[1])
+
+
+def padding_mode(padding, owner: str) -> str:
+    mode = padding.lower() if isinstance(padding, str) else padding
+    if mode not in ("valid", "same"):
+        raise ValueError(f"{owner} padding must be 'valid' or 'same', got {padding!r}.")
+    return mode
+
+
+def check_image_shape(layer, shape, what="inputs") -> None:
+    """``shape`` is an input's shape *without* the batch dimension; it must be (H, W, C),
+    with the channel count the layer was built for."""
+    shape = tuple(shape)
+    expected_c = layer.input_shape[-1] if layer.built and layer.input_shape is not None else None
+    if len(shape) != 3 or (expected_c is not None and shape[-1] != expected_c):
+        want = LAYOUT if expected_c is None else f"(N, H, W, {expected_c})"
+        got = "(N, " + ", ".join(str(s) for s in shape) + ")"
+        raise ValueError(
+            f"{type(layer).__name__} {layer.name!r} expects {what} of shape {want} "
+            f"(channels last), got {got}."
+        )
+
+
+def output_size(size: int, window: int, stride: int, padding: str):
+    """``(out, pad_before, pad_after)`` along one axis for an effective window ``window``.
+
+    valid: ``out = floor((size - window) / stride) + 1``, no padding.
+    same (TensorFlow): ``out = ceil(size / stride)``; the padding
+    ``max((out - 1) * stride + window - size, 0)`` is split with the extra one after
+    (bottom / right).
+    Returns ``None`` when the window does not fit a valid-padded input.
+    """
+    if padding == "valid":
+        if window > size:
+            return None
+        return (size - window) // stride + 1, 0, 0
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + window - size, 0)
+    return out, total // 2, total - total // 2
+
+
+def plan(layer, shape, window, strides, dilation, padding, what: str):
+    """Output size and padding for an input of shape (H, W, C), or a ValueError saying
+    that the ``what`` (kernel / pool) is larger than the input."""
+    check_image_shape(layer, shape)
+    effective = [(k - 1) * d + 1 for k, d in zip(window, dilation)]
+    rows = output_size(shape[0], effective[0], strides[0], padding)
+    cols = output_size(shape[1], effective[1], strides[1], padding)
+    if rows is None or cols is None:
+        raise ValueError(
+            f"{type(layer).__name__} {layer.name!r}: the {what} spans {effective[0]}x{effective[1]} pixels "
+            f"(size {window[0]}x{window[1]}, dilation {dilation[0]}x{dilation[1]}) but the input is only "
+            f"{shape[0]}x{shape[1]} with padding='valid'. Use padding='same', a smaller {what}, or a "
+            "larger input."
+        )
+    return rows, cols
+
+
+def pad(x: np.ndarray, rows, cols, value=0.0) -> np.ndarray:
+    """Pad an (N, H, W, C) array by the (out, before, after) triples of ``plan``."""
+    if rows[1] == rows[2] == cols[1] == cols[2] == 0:
+        return x
+    return np.pad(x, ((0, 0), rows[1:], cols[1:], (0, 0)), constant_values=value)
+
+
+def windows(xp: np.ndarray, window, strides, dilation, out_hw) -> np.ndarray:
+    """im2col as a view: ``(N, Hp, Wp, C)`` -> ``(N, out_h, out_w, kh, kw, C)`` where
+    ``view[n, i, j, a, b, c] = xp[n, i * sh + a * dh, j * sw + b * dw, c]``. No copy."""
+    n, _, _, c = xp.shape
+    sn, sh, sw, sc = xp.strides
+    return np.lib.stride_tricks.as_strided(
+        xp,
+        shape=(n, out_hw[0], out_hw[1], window[0], window[1], c),
+        strides=(sn, sh * strides[0], sw * strides[1], sh * dilation[0], sw * dilation[1], sc),
+        writeable=False,
+    )
+
+
+def scatter_windows(dwin: np.ndarray, padded_shape, strides, dilation) -> np.ndarray:
+    """col2im, the adjoint of ``windows``: sum ``dwin (N, oh, ow, kh, kw, C)`` back into an
+    array of ``padded_shape``. One strided add per kernel position (kh * kw of them)."""
+    n, oh, ow, kh, kw, c = dwin.shape
+    dxp = np.zeros(padded_shape, dtype=dwin.dtype)
+    for a in range(kh):
+        r = a * dilation[0]
+        for b in range(kw):
+            s = b * dilation[1]
+            dxp[:, r : r + (oh - 1) * strides[0] + 1 : strides[0], s : s + (ow - 1) * strides[1] + 1 : strides[1]] += dwin[:, :, :, a, b]
+    return dxp
+
+
+def crop(dxp: np.ndarray, rows, cols) -> np.ndarray:
+    """Undo ``pad``: drop the padded border of a gradient."""
+    h, w = dxp.shape[1] - rows[1] - rows[2], dxp.shape[2] - cols[1] - cols[2]
+    return dxp[:, rows[1] : rows[1] + h, cols[1] : cols[1] + w]
