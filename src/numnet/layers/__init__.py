@@ -2,7 +2,38 @@
 
 from .activation import Activation
 from .core import Dense, Input
+from .conv import Conv2D
 from .layer import Layer
 from .merge import Add, Concatenate
+from .normalization import BatchNormalization, LayerNormalization
+from .pooling import (
+    AveragePooling2D,
+    AvgPool2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPool2D,
+    MaxPooling2D,
+)
+from .regularization import Dropout
+from .reshaping import Flatten, Reshape
 
-__all__ = ["Activation", "Add", "Concatenate", "Dense", "Input", "Layer"]
+__all__ = [
+    "Activation",
+    "Add",
+    "AveragePooling2D",
+    "AvgPool2D",
+    "BatchNormalization",
+    "Concatenate",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D",
+    "Input",
+    "Layer",
+    "LayerNormalization",
+    "MaxPool2D",
+    "MaxPooling2D",
+    "Reshape",
+]
