@@ -28,7 +28,10 @@ class GradientCheckResult:
 
 
 def relative_error(analytic: float, numeric: float) -> float:
-    """|a - n| / max(|a|, |n|), and the absolute difference when both are below 1e-12."""
+    """|a - n| / max(|a|, |n|), and the absolute difference when both are below 1e-12;
+    infinite when either is NaN or infinite, so a broken layer cannot pass."""
+    if not (np.isfinite(analytic) and np.isfinite(numeric)):
+        return float("inf")
     scale = max(abs(analytic), abs(numeric))
     return abs(analytic - numeric) / scale if scale > 1e-12 else abs(analytic - numeric)
 
