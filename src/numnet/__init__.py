@@ -4,5 +4,24 @@ __version__ = "0.1.0"
 
 from . import activation_functions, initializers, loss_functions, losses, optimizers
 from . import datasets
-from .layers import Activation, Add, Concatenate, Dense, Input, Layer
+from .layers import (
+    Activation,
+    Add,
+    AveragePooling2D,
+    AvgPool2D,
+    BatchNormalization,
+    Concatenate,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    Input,
+    Layer,
+    LayerNormalization,
+    MaxPool2D,
+    MaxPooling2D,
+    Reshape,
+)
 from .random import set_seed
