@@ -25,3 +25,5 @@ from .layers import (
     Reshape,
 )
 from .random import set_seed
+from . import callbacks, metrics
+from .models import Model, Sequential
