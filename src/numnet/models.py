@@ -369,6 +369,8 @@ class Sequential(Model):
         # No input shape yet: check the names now, compile when the first data builds the stack.
         losses.get(loss)
         optimizer = optimizers.get(optimizer)
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            metrics = [metrics]  # one name, as Model.compile accepts: not its characters
         for m in metrics or []:
             metrics_module.get(m)
         self._deferred_compile = (loss, optimizer, metrics)
