@@ -296,6 +296,7 @@ def fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0
     model.stop_training = False
     dtype = model.dtype
     contiguous = n_train == n  # no hold-out: plain slices are views, not copies
+    sparse_labels = model.loss.is_sparse
 
     hooks.on_train_begin({})
     snapshot = _Snapshot(model)
@@ -317,7 +318,7 @@ def fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0
                 index = rows if contiguous and not shuffle else order[rows]
                 xb = _take(xs, index, dtype)
                 yb = y[index]
-                if yb.dtype.kind == "f" or yb.dtype.kind == "b":
+                if not sparse_labels:  # int / bool targets too: never upcast a float32 step
                     yb = yb.astype(dtype, copy=False)
                 wb = None if weights is None else weights[index]
                 if hooks.wants_batches:
@@ -344,11 +345,23 @@ def fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0
                 seen += batch_n
                 for metric in model.metrics:
                     metric.update(yb, out)
-                if batch % SNAPSHOT_EVERY == SNAPSHOT_EVERY - 1:
+                if batch % SNAPSHOT_EVERY == SNAPSHOT_EVERY - 1 and _weights_finite(model):
                     snapshot = _Snapshot(model)
                 if hooks.wants_batches:
                     hooks.on_batch_end(batch, {"loss": loss_sum / seen})
                 progress.batch(running_logs)
+            if seen == n_train and not _weights_finite(model):
+                # The epoch's last update overflowed: no later loss would reveal it.
+                snapshot.restore(model)
+                message = (f"The weights became NaN or infinite in the update at epoch {epoch + 1}, batch "
+                           f"{n_batches}; the model keeps its last finite weights.")
+                if not quiet_on_nan:
+                    raise FloatingPointError(f"{message} Try a lower learning rate (now "
+                                             f"{model.optimizer.current_learning_rate:g}) or scaling the inputs.")
+                if verbose:
+                    print(f"{message} Training stopped (TerminateOnNaN).")
+                model.stop_training = True
+                seen = 0  # the epoch did not complete: do not log it
             if model.stop_training and seen < n_train:  # stopped mid-epoch by TerminateOnNaN
                 progress.close()
                 break
@@ -373,7 +386,7 @@ def _evaluate_arrays(model, xs, y, weights, batch_size) -> dict:
     for rows in _batches(n, batch_size):
         out = model.forward(_take(xs, rows, model.dtype), training=False)
         yb = y[rows]
-        if yb.dtype.kind in "fb":
+        if not model.loss.is_sparse:
             yb = yb.astype(model.dtype, copy=False)
         losses = model.loss.per_sample(yb, out)
         if weights is not None:
