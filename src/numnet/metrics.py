@@ -97,7 +97,9 @@ class _Confusion(Metric):
 
     A single output column is a binary problem (p > 0.5 is the positive class). Several
     columns are a multi-class problem, averaged over classes ("macro", scikit-learn's
-    ``average="macro"``); a class never predicted or never present contributes 0.
+    ``average="macro"``) that occur in the labels or the predictions: a class present but
+    never predicted (or predicted but never present) contributes 0, a class neither
+    present nor predicted is left out of the mean, as scikit-learn leaves it out.
     """
 
     sparse = False
@@ -145,6 +147,11 @@ class _Confusion(Metric):
     def _recall(self):
         return self._safe(self.tp, self.tp + self.fn)
 
+    def _macro(self, per_class) -> float:
+        """Mean over the classes seen in the labels or the predictions."""
+        seen = (self.tp + self.fp + self.fn) > 0
+        return float(per_class[seen].mean()) if seen.any() else 0.0
+
 
 class Precision(_Confusion):
     """tp / (tp + fp)."""
@@ -152,7 +159,7 @@ class Precision(_Confusion):
     name = "precision"
 
     def result(self):
-        return 0.0 if self.tp is None else float(self._precision().mean())
+        return 0.0 if self.tp is None else self._macro(self._precision())
 
 
 class Recall(_Confusion):
@@ -161,7 +168,7 @@ class Recall(_Confusion):
     name = "recall"
 
     def result(self):
-        return 0.0 if self.tp is None else float(self._recall().mean())
+        return 0.0 if self.tp is None else self._macro(self._recall())
 
 
 class F1Score(_Confusion):
@@ -172,7 +179,7 @@ class F1Score(_Confusion):
     def result(self):
         if self.tp is None:
             return 0.0
-        return float(self._safe(2 * self.tp, 2 * self.tp + self.fp + self.fn).mean())
+        return self._macro(self._safe(2 * self.tp, 2 * self.tp + self.fp + self.fn))
 
 
 class _ErrorSum(Metric):
@@ -217,27 +224,40 @@ class RootMeanSquaredError(MeanSquaredError):
 
 class R2Score(Metric):
     """1 - SS_res / SS_tot per output column, averaged over columns (scikit-learn's
-    ``r2_score`` with ``multioutput="uniform_average"``). Accumulates sums in float64."""
+    ``r2_score`` with ``multioutput="uniform_average"``): SS_res = sum (y - p)^2,
+    SS_tot = sum (y - mean y)^2. A column with SS_tot = 0 scores 1 if predicted exactly,
+    else 0. SS_tot is merged batch by batch from each batch's mean and centred sum of
+    squares (Chan et al.), in float64, so targets with a large offset lose no precision.
+    """
 
     name = "r2"
 
     def reset(self):
         self.n = 0
-        self.sum_y = self.sum_y2 = self.ss_res = 0.0
+        self.mean = self.m2 = self.ss_res = 0.0
 
     def update(self, y_true, y_pred):
         y_pred = y_pred.reshape(len(y_pred), -1).astype(np.float64)
         y_true = y_true.reshape(y_pred.shape).astype(np.float64)
-        self.n += len(y_true)
-        self.sum_y = self.sum_y + y_true.sum(axis=0)
-        self.sum_y2 = self.sum_y2 + (y_true * y_true).sum(axis=0)
-        self.ss_res = self.ss_res + ((y_true - y_pred) ** 2).sum(axis=0)
+        n_b = len(y_true)
+        if n_b == 0:
+            return
+        mean_b = y_true.mean(axis=0)
+        m2_b = np.square(y_true - mean_b).sum(axis=0)
+        total = self.n + n_b
+        delta = mean_b - self.mean
+        self.mean = self.mean + delta * (n_b / total)
+        self.m2 = self.m2 + m2_b + np.square(delta) * (self.n * n_b / total)
+        self.ss_res = self.ss_res + np.square(y_true - y_pred).sum(axis=0)
+        self.n = total
 
     def result(self):
         if self.n == 0:
             return 0.0
-        ss_tot = self.sum_y2 - self.sum_y**2 / self.n
-        scores = np.where(ss_tot > 0, 1 - self.ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
+        ss_tot, ss_res = self.m2, self.ss_res
+        constant = ss_tot == 0
+        scores = np.where(constant, np.where(ss_res == 0, 1.0, 0.0),
+                          1 - ss_res / np.where(constant, 1.0, ss_tot))
         return float(np.mean(scores))
 
 
