@@ -108,7 +108,8 @@ def monitored_value(logs, monitor: str) -> float:
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs. With ``restore_best_weights=True`` the model ends with the weights of its best
+    epochs in a row (so at most ``best epoch + patience`` epochs are trained; patience 0
+    stops at the first epoch without improvement). With ``restore_best_weights=True`` the model ends with the weights of its best
     epoch (also when training runs to the last epoch without stopping)."""
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
@@ -143,7 +144,7 @@ class EarlyStopping(Callback):
                 self.best_weights = self.model.get_weights()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:  # Keras: stop after `patience` epochs without improvement
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
