@@ -27,3 +27,4 @@ from .layers import (
 from .random import set_seed
 from . import callbacks, metrics
 from .models import Model, Sequential
+from .saving import load_model, register_layer

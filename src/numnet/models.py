@@ -286,6 +286,32 @@ class Model:
             shape = "(None, " + ", ".join(str(s) for s in layer.output_shape) + ")" if layer.output_shape else "?"
             shape = shape.replace(", )", ")")
             rows.append((f"{layer.name} ({type(layer).__name__})", shape, f"{layer.count_params():,}",
+    # --- saving and export (numnet.saving, numnet.onnx_export) ------------------------------
+    def save(self, path) -> None:
+        """Write the whole model (architecture, weights, optimizer state, compile settings) to
+        one file; ``numnet.load_model(path)`` restores it. See ``numnet.saving``."""
+        from . import saving
+
+        saving.save_model(self, path)
+
+    def save_weights(self, path) -> None:
+        """Write only the weights; ``load_weights`` reads them into a model of the same layers."""
+        from . import saving
+
+        saving.save_weights(self, path)
+
+    def load_weights(self, path) -> None:
+        """Set every layer's weights from a file written by ``save_weights``."""
+        from . import saving
+
+        saving.load_weights(self, path)
+
+    def export_onnx(self, path, opset=None, dtype=None) -> None:
+        """Write the model for inference as an ONNX graph (needs ``pip install numnet[onnx]``)."""
+        from . import onnx_export
+
+        onnx_export.export_onnx(self, path, opset=opset, dtype=dtype)
+
                          ", ".join(p.name for p in layer.inbound)))
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(4)]
         line = "-" * sum(widths)

@@ -1,0 +1,726 @@
+"""Saving and loading models: one ``.npz`` file, arrays only, no pickle.
+
+``model.save(path)`` writes a NumPy ``savez`` archive (uncompressed zip) holding
+
+* ``meta``: UTF-8 JSON as a ``uint8`` array: the format version, the architecture (every
+  layer's registered class name, ``get_config()`` and inbound layer names; the model's
+  inputs, output, kind, dtype, name), the random generators' states, the compile settings
+  (loss, metrics, optimizer class, config, iterations) and the names of the arrays below;
+* ``w0, w1, ...``: every layer's parameters and buffers;
+* ``o0, o1, ...``: the optimizer's per-parameter state (workspace slots, whose names start
+  with ``_``, are not saved).
+
+``load_model(path)`` reads the file with ``numpy.load(..., allow_pickle=False)`` and
+``json``; layer classes come only from numnet's own layers and those registered with
+``@register_layer``, never from importing a name. Every weight's shape is checked against
+the architecture *before* anything is allocated for it. Whatever is wrong with a file
+(truncated, corrupted, another version, hostile) raises ``ModelFileError``.
+
+Saving is atomic: the archive is written to a temporary file in the target's directory and
+then renamed over the target, so an interrupted save leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import math
+import os
+import re
+import tempfile
+import zipfile
+
+import numpy as np
+
+FORMAT = "numnet-model"
+WEIGHTS_FORMAT = "numnet-weights"
+FORMAT_VERSION = 1
+
+# Archive members numnet writes; anything else in a file is rejected.
+_MEMBER = re.compile(r"^(meta|[wo][0-9]{1,7})\.npy$")
+_ARRAY_DTYPES = ("float32", "float64", "int64")
+_MAX_META_BYTES = 64 * 2**20
+
+
+class ModelFileError(ValueError):
+    """A model or weights file that numnet cannot read: says what is wrong with it."""
+
+
+# --- the layer registry ------------------------------------------------------------------
+_CUSTOM_LAYERS: dict[str, type] = {}
+
+
+def _builtin_layers() -> dict[str, type]:
+    from . import layers
+    from .layers.layer import Layer
+
+    found = {}
+    for name in layers.__all__:
+        cls = getattr(layers, name)
+        if isinstance(cls, type) and issubclass(cls, Layer) and cls is not Layer:
+            found[cls.__name__] = cls
+    return found
+
+
+def _layer_classes() -> dict[str, type]:
+    return {**_builtin_layers(), **_CUSTOM_LAYERS}
+
+
+def register_layer(cls=None, *, name: str | None = None):
+    """Register a custom layer class so that models using it can be saved and loaded.
+
+    Use as ``@numnet.register_layer``, ``@numnet.register_layer(name="MyBlock")`` or
+    ``@numnet.register_layer("MyBlock")``. The class must implement ``get_config()``
+    returning its constructor arguments (JSON values) and, if they need converting back,
+    ``from_config``. The name defaults to the class name; it is what the file records.
+    """
+    if isinstance(cls, str) and name is None:
+        cls, name = None, cls
+
+    def decorate(layer_cls):
+        from .layers.layer import Layer
+
+        if not (isinstance(layer_cls, type) and issubclass(layer_cls, Layer)):
+            raise TypeError(f"register_layer expects a subclass of numnet.Layer, got {layer_cls!r}.")
+        key = name if name is not None else layer_cls.__name__
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"register_layer: the name must be a non-empty string, got {key!r}.")
+        builtin = _builtin_layers().get(key)
+        if builtin is not None and builtin is not layer_cls:
+            raise ValueError(
+                f"register_layer: {key!r} is the name of numnet's own layer; register {layer_cls.__name__} "
+                "under another name, e.g. @register_layer(name='My' + ...)."
+            )
+        existing = _CUSTOM_LAYERS.get(key)
+        if existing is not None and existing is not layer_cls and existing.__qualname__ != layer_cls.__qualname__:
+            raise ValueError(f"register_layer: the name {key!r} is already taken by {existing!r}.")
+        for other, registered in list(_CUSTOM_LAYERS.items()):
+            if registered is layer_cls and other != key:
+                del _CUSTOM_LAYERS[other]
+        _CUSTOM_LAYERS[key] = layer_cls
+        return layer_cls
+
+    return decorate if cls is None else decorate(cls)
+
+
+def _registered_name(layer) -> str:
+    cls = type(layer)
+    for key, registered in _layer_classes().items():
+        if registered is cls:
+            return key
+    raise ValueError(
+        f"Cannot save layer {layer.name!r}: its class {cls.__qualname__} is not registered. Decorate the class "
+        "with @numnet.register_layer and give it get_config() returning its constructor arguments."
+    )
+
+
+# --- JSON helpers ------------------------------------------------------------------------
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.size <= 10_000:
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def _to_json_bytes(meta: dict) -> bytes:
+    return json.dumps(meta, default=_json_default, separators=(",", ":")).encode("utf-8")
+
+
+def _check_jsonable(value, what: str):
+    """``value`` as plain JSON values, or a ValueError naming ``what``."""
+    try:
+        return json.loads(json.dumps(value, default=_json_default))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"Cannot save {what}: it is not JSON-serialisable ({exc}).") from exc
+
+
+def _rng_state(rng) -> dict | None:
+    if rng is None:
+        return None
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, np.ndarray):
+            return {"__array__": value.tolist(), "dtype": value.dtype.name}
+        if isinstance(value, np.generic):
+            return value.item()
+        return value
+
+    return plain(rng.bit_generator.state)
+
+
+_BIT_GENERATORS = {
+    "PCG64": np.random.PCG64,
+    "PCG64DXSM": np.random.PCG64DXSM,
+    "MT19937": np.random.MT19937,
+    "Philox": np.random.Philox,
+    "SFC64": np.random.SFC64,
+}
+
+
+def _rng_from_state(state, what: str) -> np.random.Generator:
+    def restore(value):
+        if isinstance(value, dict):
+            if set(value) == {"__array__", "dtype"}:
+                if value["dtype"] not in ("uint32", "uint64") or not isinstance(value["__array__"], list):
+                    raise ModelFileError(f"{what}: bad array in the random generator state.")
+                if len(value["__array__"]) > 1000:
+                    raise ModelFileError(f"{what}: the random generator state is too large.")
+                return np.asarray(value["__array__"], dtype=value["dtype"])
+            return {k: restore(v) for k, v in value.items()}
+        return value
+
+    _require(isinstance(state, dict), f"{what}: the random generator state must be an object.")
+    name = state.get("bit_generator")
+    _require(name in _BIT_GENERATORS, f"{what}: unknown random bit generator {name!r}.")
+    bit_generator = _BIT_GENERATORS[name]()
+    try:
+        bit_generator.state = restore(state)
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise ModelFileError(f"{what}: invalid random generator state ({exc}).") from exc
+    return np.random.Generator(bit_generator)
+
+
+def _require(condition, message: str) -> None:
+    if not condition:
+        raise ModelFileError(message)
+
+
+def _field(obj, key, kind, what: str):
+    _require(isinstance(obj, dict), f"{what} must be a JSON object, got {type(obj).__name__}.")
+    _require(key in obj, f"{what} lacks the field {key!r}.")
+    value = obj[key]
+    if kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, kind)
+    _require(ok, f"{what}: field {key!r} must be {getattr(kind, '__name__', kind)}, got {value!r:.80}.")
+    return value
+
+
+# --- writing -----------------------------------------------------------------------------
+def _write_archive(fileobj, arrays: dict) -> None:
+    """Write ``arrays`` as an uncompressed ``.npz`` into the open binary file."""
+    np.savez(fileobj, **arrays)
+
+
+def _atomic_write(path, arrays: dict) -> None:
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write_archive(f, arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _layer_weight_entries(layer, arrays: dict) -> list:
+    entries = []
+    for trainable, store in ((True, layer.params), (False, layer.buffers)):
+        for key, value in store.items():
+            name = f"w{len(arrays)}"
+            arrays[name] = value if value.flags.c_contiguous else value.copy()
+            entries.append({"name": key, "trainable": trainable, "array": name})
+    return entries
+
+
+def _model_kind(model) -> str:
+    from .models import Model, Sequential
+
+    if isinstance(model, Sequential):
+        if not model.built:
+            raise RuntimeError(
+                "Cannot save a Sequential model whose input shape is unknown: start it with numnet.Input(shape), "
+                "call model.build(input_shape), or train it first."
+            )
+        return "sequential"
+    if isinstance(model, Model):
+        return "functional"
+    raise TypeError(f"save expects a numnet Model, got {model!r}.")
+
+
+def _layer_record(layer, arrays, with_weights: bool) -> dict:
+    class_name = _registered_name(layer)
+    config = _check_jsonable(layer.get_config(), f"layer {layer.name!r} (get_config() of {class_name})")
+    try:
+        type(layer).from_config(json.loads(json.dumps(config)))
+    except Exception as exc:
+        raise ValueError(
+            f"Cannot save layer {layer.name!r}: {type(layer).__name__}.from_config(get_config()) fails ({exc}). "
+            "Make get_config() return every constructor argument."
+        ) from exc
+    record = {
+        "class_name": class_name,
+        "config": config,
+        "inbound": [p.name for p in layer.inbound],
+        "merges_inputs": bool(layer.merges_inputs),
+        "weights": _layer_weight_entries(layer, arrays) if with_weights else [],
+        "rng": _rng_state(getattr(layer, "_rng", None)),
+    }
+    return record
+
+
+def _metric_record(metric) -> dict:
+    from . import metrics as metrics_module
+
+    cls = type(metric)
+    known = {c.__name__: c for c in metrics_module._REGISTRY.values()}
+    if known.get(cls.__name__) is not cls:
+        raise ValueError(
+            f"Cannot save the metric {metric.name!r}: {cls.__qualname__} is not one of numnet's metrics "
+            f"({', '.join(sorted(known))}). Compile with a numnet metric to save the model, or use save_weights."
+        )
+    parameters = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    config = {p: getattr(metric, p) for p in parameters if hasattr(metric, p)}
+    return {"class_name": cls.__name__, "config": _check_jsonable(config, f"metric {metric.name!r}")}
+
+
+def _optimizer_record(optimizer, model, arrays) -> dict:
+    from . import optimizers, schedules
+
+    cls = type(optimizer)
+    known = {c.__name__: c for c in optimizers._REGISTRY.values()}
+    if known.get(cls.__name__) is not cls:
+        raise ValueError(
+            f"Cannot save the optimizer {cls.__qualname__}: only numnet's optimizers "
+            f"({', '.join(sorted(known))}) can be saved. Use save_weights instead."
+        )
+    config = dict(optimizer.get_config())
+    lr = config.get("learning_rate")
+    if callable(lr):
+        if not isinstance(lr, schedules.LearningRateSchedule):
+            raise ValueError(
+                "Cannot save an optimizer whose learning_rate is a plain function: use a schedule from "
+                "numnet.schedules (ExponentialDecay, StepDecay, CosineDecay, ...), which saves with the model."
+            )
+        config["learning_rate"] = schedules.serialize(lr)
+    config = _check_jsonable(config, f"the optimizer {cls.__name__}")
+    state = []
+    for key, slots in optimizer.state.items():
+        if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key)):
+            continue
+        saved = {}
+        for slot, value in slots.items():
+            if slot.startswith("_"):
+                continue  # workspace, rebuilt on load
+            name = f"o{len(arrays)}"
+            arrays[name] = np.array(value)  # a copy: the state may be a view into a flat buffer
+            saved[slot] = name
+        state.append({"layer": key[0], "param": key[1], "slots": saved})
+    return {"class_name": cls.__name__, "config": config, "iterations": int(optimizer.iterations), "state": state}
+
+
+def save_model(model, path) -> None:
+    """Write ``model`` (architecture, weights, optimizer state, compile settings) to ``path``."""
+    kind = _model_kind(model)
+    arrays: dict[str, np.ndarray] = {}
+    layers = [*model.inputs, *model.layers]
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "numnet_version": _version(),
+        "model": {
+            "kind": kind,
+            "name": model.name,
+            "dtype": model.dtype.name,
+            "inputs": [i.name for i in model.inputs],
+            "output": model.output_layer.name,
+            "rng": _rng_state(model.rng),
+            "layers": [_layer_record(layer, arrays, with_weights=True) for layer in layers],
+        },
+        "compile": None,
+    }
+    if getattr(model, "compiled", False) and getattr(model, "loss", None) is not None:
+        meta["compile"] = {
+            "loss": {"name": model.loss.name, "from_logits": bool(model.loss.from_logits)},
+            "metrics": [_metric_record(m) for m in model.metrics],
+            "optimizer": _optimizer_record(model.optimizer, model, arrays),
+        }
+    arrays["meta"] = np.frombuffer(_to_json_bytes(meta), dtype=np.uint8)
+    _atomic_write(path, arrays)
+
+
+def save_weights(model, path) -> None:
+    """Write only the weights (parameters and buffers) of every layer, in layer order."""
+    _model_kind(model)
+    arrays: dict[str, np.ndarray] = {}
+    records = [
+        {"name": layer.name, "class_name": type(layer).__name__, "weights": _layer_weight_entries(layer, arrays)}
+        for layer in model.layers
+    ]
+    meta = {"format": WEIGHTS_FORMAT, "format_version": FORMAT_VERSION, "numnet_version": _version(),
+            "layers": records}
+    arrays["meta"] = np.frombuffer(_to_json_bytes(meta), dtype=np.uint8)
+    _atomic_write(path, arrays)
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+# --- reading -----------------------------------------------------------------------------
+class _Archive:
+    """The checked contents of a file: ``meta`` (parsed JSON) and lazily loaded arrays."""
+
+    def __init__(self, path, expected_format: str) -> None:
+        self.path = os.fspath(path)
+        with open(self.path, "rb") as f:
+            data = f.read()
+        self.where = f"{self.path}"
+        try:
+            zf = zipfile.ZipFile(io.BytesIO(data))
+            infos = zf.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+            raise ModelFileError(
+                f"{self.where} is not a numnet file: not a readable .npz archive (truncated or corrupted?): {exc}"
+            ) from exc
+        self.headers = {}
+        for info in infos:
+            _require(
+                _MEMBER.match(info.filename) is not None,
+                f"{self.where}: unexpected entry {info.filename[:100]!r} in the archive; numnet files hold only "
+                "'meta', 'w<n>' and 'o<n>' arrays.",
+            )
+            key = info.filename[:-4]
+            _require(key not in self.headers, f"{self.where}: the archive holds {key!r} twice.")
+            _require(
+                info.compress_type == zipfile.ZIP_STORED,
+                f"{self.where}: entry {key!r} is compressed; numnet writes uncompressed archives.",
+            )
+            self.headers[key] = self._read_header(zf, info)
+        _require("meta" in self.headers, f"{self.where} is not a numnet file: it has no 'meta' entry.")
+        self.npz = np.load(io.BytesIO(data), allow_pickle=False)
+        self.meta = self._read_meta()
+        _require(isinstance(self.meta, dict), f"{self.where}: the metadata must be a JSON object.")
+        fmt = self.meta.get("format")
+        if fmt != expected_format:
+            hint = ""
+            if fmt == WEIGHTS_FORMAT:
+                hint = " It holds weights only: build the model and call model.load_weights(path)."
+            elif fmt == FORMAT:
+                hint = " It is a whole model: use numnet.load_model(path)."
+            raise ModelFileError(f"{self.where} is not a {expected_format} file (format {fmt!r:.60}).{hint}")
+        version = self.meta.get("format_version")
+        _require(isinstance(version, int) and not isinstance(version, bool),
+                 f"{self.where}: the format version must be an integer, got {version!r:.60}.")
+        if version > FORMAT_VERSION:
+            raise ModelFileError(
+                f"{self.where} was written in format version {version} (by numnet "
+                f"{str(self.meta.get('numnet_version'))[:20]}); this numnet ({_version()}) reads version "
+                f"{FORMAT_VERSION} and older. Upgrade numnet."
+            )
+        _require(version >= 1, f"{self.where}: invalid format version {version}.")
+        self.used: set[str] = set()
+
+    def _read_header(self, zf, info):
+        try:
+            with zf.open(info) as f:
+                major, minor = np.lib.format.read_magic(f)
+                if (major, minor) == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+                elif (major, minor) == (2, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+                else:
+                    raise ValueError(f"unsupported .npy version {major}.{minor}")
+                header_size = f.tell()
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, TypeError, SyntaxError) as exc:
+            raise ModelFileError(f"{self.where}: entry {info.filename[:-4]!r} is not a valid array: {exc}") from exc
+        key = info.filename[:-4]
+        allowed = ("uint8",) if key == "meta" else _ARRAY_DTYPES
+        _require(dtype.name in allowed and not dtype.hasobject,
+                 f"{self.where}: entry {key!r} has dtype {dtype}; expected one of {allowed}.")
+        nbytes = math.prod(shape) * dtype.itemsize
+        _require(
+            nbytes == info.file_size - header_size,
+            f"{self.where}: entry {key!r} claims shape {shape} ({nbytes} bytes) but holds "
+            f"{info.file_size - header_size} bytes.",
+        )
+        if key == "meta":
+            _require(len(shape) == 1 and nbytes <= _MAX_META_BYTES,
+                     f"{self.where}: the metadata entry has shape {shape}; expected a 1-D byte array.")
+        return tuple(shape), dtype
+
+    def _read_meta(self):
+        raw = self.npz["meta"]
+        try:
+            return json.loads(raw.tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise ModelFileError(f"{self.where}: the metadata is not valid JSON: {exc}") from exc
+
+    def header(self, name, what: str):
+        _require(isinstance(name, str) and name in self.headers and name != "meta",
+                 f"{self.where}: {what} refers to array {name!r:.60}, which the archive does not hold.")
+        _require(name not in self.used, f"{self.where}: array {name!r} is used twice.")
+        return self.headers[name]
+
+    def array(self, name, what: str) -> np.ndarray:
+        self.header(name, what)
+        self.used.add(name)
+        value = self.npz[name]
+        return value if value.flags.c_contiguous else value.copy()  # keeps 0-d arrays 0-d
+
+
+class _WeightSource:
+    """Stands in for ``Layer.add_weight`` while a layer is built from a file: the weight
+    comes from the archive after its name and shape are checked against the record, so a
+    doctored config can never make numnet allocate more than the file holds."""
+
+    def __init__(self, layer, entries, archive: _Archive, dtype: np.dtype) -> None:
+        self.layer, self.archive, self.dtype = layer, archive, dtype
+        what = f"layer {layer.name!r}"
+        _require(isinstance(entries, list), f"{archive.where}: {what}: 'weights' must be a list.")
+        self.entries = []
+        for entry in entries:
+            name = _field(entry, "name", str, f"{what} weight")
+            trainable = _field(entry, "trainable", bool, f"{what} weight {name!r}")
+            array = _field(entry, "array", str, f"{what} weight {name!r}")
+            self.entries.append((name, trainable, array))
+        self.position = 0
+
+    def __call__(self, name, shape, initializer="zeros", trainable=True):
+        layer, where = self.layer, self.archive.where
+        _require(self.position < len(self.entries),
+                 f"{where}: layer {layer.name!r} creates weight {name!r}, which the file does not hold.")
+        saved_name, saved_trainable, array_name = self.entries[self.position]
+        self.position += 1
+        _require(saved_name == name and saved_trainable == bool(trainable),
+                 f"{where}: layer {layer.name!r} creates weight {name!r} but the file holds {saved_name!r} there.")
+        saved_shape, dtype = self.archive.header(array_name, f"layer {layer.name!r} weight {name!r}")
+        expected = tuple(int(s) for s in shape)
+        _require(saved_shape == expected,
+                 f"{where}: layer {layer.name!r} weight {name!r} should have shape {expected} for this "
+                 f"architecture, but the file holds shape {saved_shape}.")
+        _require(dtype == self.dtype,
+                 f"{where}: layer {layer.name!r} weight {name!r} is {dtype}, the model is {self.dtype}.")
+        value = self.archive.array(array_name, f"layer {layer.name!r}")
+        (layer.params if trainable else layer.buffers)[name] = value
+        return value
+
+    def finish(self) -> None:
+        _require(self.position == len(self.entries),
+                 f"{self.archive.where}: the file holds {len(self.entries)} weights for layer {self.layer.name!r}, "
+                 f"its architecture creates {self.position}.")
+
+
+def _build_layers(archive: _Archive, model_meta: dict, dtype: np.dtype):
+    where = archive.where
+    records = _field(model_meta, "layers", list, f"{where}: model")
+    _require(records, f"{where}: the model has no layers.")
+    classes = _layer_classes()
+    built: dict[str, object] = {}
+    sources = []
+    order = []
+    for index, record in enumerate(records):
+        what = f"{where}: layer #{index}"
+        class_name = _field(record, "class_name", str, what)
+        cls = classes.get(class_name)
+        if cls is None:
+            raise ModelFileError(
+                f"{what} has class {class_name[:80]!r}, which is neither a numnet layer nor registered. If it "
+                "is your own layer, import the module that defines it (decorated with @numnet.register_layer) "
+                "before loading."
+            )
+        config = _field(record, "config", dict, what)
+        name = config.get("name")
+        _require(isinstance(name, str) and name, f"{what}: the config has no valid 'name'.")
+        _require(name not in built, f"{where}: two layers are named {name!r:.80}.")
+        inbound = _field(record, "inbound", list, what)
+        merges = _field(record, "merges_inputs", bool, what)
+        try:
+            layer = cls.from_config(dict(config))
+        except ModelFileError:
+            raise
+        except Exception as exc:
+            raise ModelFileError(f"{what} ({class_name} {name!r:.80}) cannot be rebuilt from its config: {exc}") from exc
+        _require(layer.name == name, f"{what}: the layer came out named {layer.name!r}, not {name!r}.")
+        source = _WeightSource(layer, record.get("weights", []), archive, dtype)
+        layer.add_weight = source  # an instance attribute: shadows Layer.add_weight while building
+        sources.append(source)
+        parents = []
+        for parent in inbound:
+            _require(isinstance(parent, str) and parent in built,
+                     f"{what} ({name!r}) takes input from {parent!r:.80}, which is not an earlier layer.")
+            parents.append(built[parent])
+        _require(bool(parents) != (class_name == "Input"),
+                 f"{what} ({name!r}): only Input layers may have no inbound layers.")
+        rng = record.get("rng")
+        if rng is not None:
+            layer._rng = _rng_from_state(rng, f"{what} ({name!r})")
+        built[name] = layer
+        order.append((layer, parents, merges))
+    return built, order, sources
+
+
+def _rebuild_model(archive: _Archive):
+    from .layers.core import Input
+    from .models import Model, Sequential, _check_dtype
+
+    where = archive.where
+    model_meta = _field(archive.meta, "model", dict, where)
+    kind = _field(model_meta, "kind", str, f"{where}: model")
+    _require(kind in ("sequential", "functional"), f"{where}: unknown model kind {kind!r:.60}.")
+    try:
+        dtype = _check_dtype(_field(model_meta, "dtype", str, f"{where}: model"))
+    except ValueError as exc:
+        raise ModelFileError(f"{where}: {exc}") from exc
+    name = _field(model_meta, "name", str, f"{where}: model")
+    input_names = _field(model_meta, "inputs", list, f"{where}: model")
+    output_name = _field(model_meta, "output", str, f"{where}: model")
+    rng = _rng_from_state(model_meta.get("rng"), f"{where}: model")
+
+    built, order, sources = _build_layers(archive, model_meta, dtype)
+    inputs = []
+    for input_name in input_names:
+        _require(isinstance(input_name, str) and isinstance(built.get(input_name), Input),
+                 f"{where}: model input {input_name!r:.80} is not an Input layer of the file.")
+        inputs.append(built[input_name])
+    _require(inputs, f"{where}: the model has no inputs.")
+    _require(output_name in built, f"{where}: the model output {output_name!r:.80} is not a layer of the file.")
+    try:
+        if kind == "sequential":
+            _require(len(inputs) == 1 and order[0][0] is inputs[0],
+                     f"{where}: a Sequential model starts with its one Input layer.")
+            for position, (layer, parents, merges) in enumerate(order[1:], start=1):
+                _require(not merges and parents == [order[position - 1][0]],
+                         f"{where}: layer {layer.name!r} of a Sequential model must follow the previous layer.")
+            _require(order[-1][0] is built[output_name], f"{where}: a Sequential model ends with its output.")
+            model = Sequential([layer for layer, _, _ in order], dtype=dtype, name=name, seed=rng)
+        else:
+            for layer, parents, merges in order:
+                if parents:
+                    _require(merges or len(parents) == 1,
+                             f"{where}: layer {layer.name!r} takes {len(parents)} inputs but does not merge them.")
+                    layer(parents if merges else parents[0])
+            model = Model(inputs if len(inputs) > 1 else inputs[0], built[output_name], dtype=dtype, name=name,
+                          seed=rng)
+    finally:
+        for layer, _, _ in order:
+            layer.__dict__.pop("add_weight", None)
+    for source in sources:
+        source.finish()
+    used_layers = {id(layer) for layer in [*model.inputs, *model.layers]}
+    _require(len(used_layers) == len(order), f"{where}: some layers of the file are not connected to the output.")
+    return model
+
+
+def _restore_compile(archive: _Archive, model) -> None:
+    from . import losses, metrics as metrics_module, optimizers, schedules
+
+    where = archive.where
+    settings = archive.meta.get("compile")
+    if settings is None:
+        return
+    loss_meta = _field(settings, "loss", dict, f"{where}: compile")
+    loss = losses.Loss(_field(loss_meta, "name", str, f"{where}: loss"),
+                       from_logits=_field(loss_meta, "from_logits", bool, f"{where}: loss"))
+    metric_classes = {c.__name__: c for c in metrics_module._REGISTRY.values()}
+    metrics = []
+    for record in _field(settings, "metrics", list, f"{where}: compile"):
+        class_name = _field(record, "class_name", str, f"{where}: metric")
+        _require(class_name in metric_classes, f"{where}: unknown metric class {class_name!r:.80}.")
+        metrics.append(metric_classes[class_name](**_field(record, "config", dict, f"{where}: metric")))
+
+    opt_meta = _field(settings, "optimizer", dict, f"{where}: compile")
+    opt_classes = {c.__name__: c for c in optimizers._REGISTRY.values()}
+    opt_name = _field(opt_meta, "class_name", str, f"{where}: optimizer")
+    _require(opt_name in opt_classes, f"{where}: unknown optimizer {opt_name!r:.80}.")
+    config = dict(_field(opt_meta, "config", dict, f"{where}: optimizer"))
+    if isinstance(config.get("learning_rate"), dict):
+        config["learning_rate"] = schedules.deserialize(config["learning_rate"])
+    optimizer = opt_classes[opt_name](**config)
+    iterations = _field(opt_meta, "iterations", int, f"{where}: optimizer")
+    _require(0 <= iterations < 2**62, f"{where}: invalid optimizer iteration count {iterations}.")
+    optimizer.iterations = iterations
+    model.compile(loss=loss, optimizer=optimizer, metrics=metrics)
+
+    layers = {layer.name: layer for layer in model.layers}
+    for record in _field(opt_meta, "state", list, f"{where}: optimizer"):
+        layer_name = _field(record, "layer", str, f"{where}: optimizer state")
+        param_name = _field(record, "param", str, f"{where}: optimizer state")
+        layer = layers.get(layer_name)
+        _require(layer is not None and param_name in layer.params,
+                 f"{where}: optimizer state for {layer_name!r:.80}/{param_name!r:.40}, not a parameter of the model.")
+        param = layer.params[param_name]
+        slots = optimizer._init_state(param)
+        for slot, array_name in _field(record, "slots", dict, f"{where}: optimizer state").items():
+            what = f"optimizer state {layer_name!r}/{param_name!r} slot {slot!r:.40}"
+            _require(not slot.startswith("_"), f"{where}: {what} is a workspace slot, never saved.")
+            shape, dtype = archive.header(array_name, what)
+            template = slots.get(slot)
+            want = (template.shape, template.dtype) if template is not None else (param.shape, param.dtype)
+            _require((shape, dtype) == want, f"{where}: {what} has shape {shape} and dtype {dtype}; expected "
+                                             f"shape {want[0]} and dtype {want[1]}.")
+            slots[slot] = archive.array(array_name, what)
+        optimizer.state[(layer_name, param_name)] = slots
+
+
+def load_model(path):
+    """Rebuild a model saved with ``model.save(path)``: architecture, weights, optimizer state
+    and compile settings. Predictions are bit-identical and training continues exactly.
+
+    Raises ``ModelFileError`` (a ``ValueError``) when the file is not a numnet model or is
+    damaged; ``FileNotFoundError`` when there is no file.
+    """
+    archive = None
+    try:
+        archive = _Archive(path, FORMAT)
+        model = _rebuild_model(archive)
+        _restore_compile(archive, model)
+        unused = set(archive.headers) - archive.used - {"meta"}
+        _require(not unused, f"{archive.where}: arrays {sorted(unused)[:5]} are not referenced by the metadata.")
+        return model
+    except (ModelFileError, FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except Exception as exc:  # anything else a damaged file can provoke
+        where = archive.where if archive is not None else os.fspath(path)
+        raise ModelFileError(f"{where} is damaged or not a numnet model: {type(exc).__name__}: {exc}") from exc
+
+
+def load_weights(model, path) -> None:
+    """Set the weights of ``model``'s layers (in layer order) from ``save_weights``'s file.
+
+    The file must hold weights for exactly the model's layers, with the same shapes; a
+    mismatch raises ``ModelFileError`` naming the layer, and leaves the model unchanged.
+    """
+    _model_kind(model)
+    archive = None
+    try:
+        archive = _Archive(path, WEIGHTS_FORMAT)
+        where = archive.where
+        records = _field(archive.meta, "layers", list, where)
+        _require(len(records) == len(model.layers),
+                 f"{where} holds weights for {len(records)} layers; model {model.name!r} has {len(model.layers)}.")
+        updates = []
+        for layer, record in zip(model.layers, records):
+            saved_name = _field(record, "name", str, f"{where}: layer")
+            source = _WeightSource(layer, _field(record, "weights", list, where), archive, model.dtype)
+            stores = [(layer.params, k) for k in layer.params] + [(layer.buffers, k) for k in layer.buffers]
+            _require(len(source.entries) == len(stores),
+                     f"{where}: layer {saved_name!r} in the file has {len(source.entries)} weights; model layer "
+                     f"{layer.name!r} ({type(layer).__name__}) has {len(stores)}.")
+            for (store, key), (name, trainable, array_name) in zip(stores, source.entries):
+                shape, _ = archive.header(array_name, f"layer {saved_name!r}")
+                _require(name == key and shape == store[key].shape,
+                         f"{where}: layer {saved_name!r} weight {name!r} has shape {shape}; model layer "
+                         f"{layer.name!r} weight {key!r} has shape {store[key].shape}.")
+                updates.append((store, key, archive.array(array_name, f"layer {saved_name!r}")))
+        for store, key, value in updates:
+            store[key][...] = value
+    except (ModelFileError, FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except Exception as exc:
+        where = archive.where if archive is not None else os.fspath(path)
+        raise ModelFileError(f"{where} is damaged or not a numnet weights file: {type(exc).__name__}: {exc}") from exc
