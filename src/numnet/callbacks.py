@@ -167,3 +167,7 @@ class TerminateOnNaN(Callback):
         loss = (logs or {}).get("loss")
         if loss is not None and not np.isfinite(loss):
             self.model.stop_training = True
+
+
+# Checkpoints, learning-rate control and CSV logs live in their own module.
+from .callbacks_extra import CSVLogger, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau  # noqa: E402
