@@ -1,0 +1,299 @@
+"""Export a model to ONNX for inference: ``model.export_onnx("model.onnx")``.
+
+Needs the optional ``onnx`` package (``pip install numnet[onnx]``). The graph computes
+what ``model.predict`` computes, in the model's dtype:
+
+* inputs and output keep numnet's layout, channels last ``(N, H, W, C)`` for images; the
+  batch dimension is symbolic (``"batch"``). Graph inputs are named after the model's
+  ``Input`` layers, the output after the output layer;
+* ONNX convolutions and pools work channels first, so each ``Conv2D`` / pooling layer is
+  wrapped in two ``Transpose`` nodes (runtimes fuse adjacent ones away). Everything else
+  runs on the channels-last tensors directly, so ``Flatten`` flattens in numnet's order;
+* "same" padding is TensorFlow's: explicit, possibly asymmetric ``pads`` (the extra pixel
+  at the bottom / right); average pooling excludes padded pixels (``count_include_pad=0``);
+* ``Dropout`` is an ``Identity``; ``BatchNormalization`` is its inference form with the
+  moving statistics; ``LayerNormalization`` uses the ONNX op (opset >= 17, trailing axes)
+  or the same arithmetic spelled out; gelu is numnet's tanh approximation (the ``Gelu``
+  op from opset 20).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+DEFAULT_OPSET = 17
+MIN_OPSET = 13
+
+
+def _import_onnx():
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError as exc:
+        raise ImportError(
+            "Exporting to ONNX needs the optional 'onnx' package: pip install numnet[onnx] "
+            "(or pip install onnx)."
+        ) from exc
+    return onnx, helper, numpy_helper
+
+
+class _Graph:
+    """Collects nodes and constants; every tensor gets a fresh, readable name."""
+
+    def __init__(self, helper, numpy_helper, opset: int, dtype: np.dtype) -> None:
+        self.helper, self.numpy_helper = helper, numpy_helper
+        self.opset, self.dtype = opset, dtype
+        self.nodes, self.initializers = [], []
+        self.names: set[str] = set()
+
+    def fresh(self, hint: str) -> str:
+        name, i = hint, 1
+        while name in self.names:
+            name, i = f"{hint}_{i}", i + 1
+        self.names.add(name)
+        return name
+
+    def const(self, hint: str, value, dtype=None) -> str:
+        array = np.asarray(value, dtype=dtype or self.dtype)
+        name = self.fresh(hint)
+        self.initializers.append(self.numpy_helper.from_array(array, name))
+        return name
+
+    def op(self, op_type: str, inputs, hint: str, output: str | None = None, **attrs) -> str:
+        out = output or self.fresh(hint)
+        self.nodes.append(self.helper.make_node(op_type, list(inputs), [out], name=out, **attrs))
+        return out
+
+    def reduce(self, op_type: str, x: str, axes, keepdims: bool, hint: str) -> str:
+        axes = [int(a) for a in axes]
+        if self.opset >= 18:  # axes became an input of ReduceMean / ReduceMax in opset 18
+            return self.op(op_type, [x, self.const(hint + "_axes", axes, np.int64)], hint, keepdims=int(keepdims))
+        return self.op(op_type, [x], hint, axes=axes, keepdims=int(keepdims))
+
+
+# --- activations -------------------------------------------------------------------------
+def _activation(g: _Graph, x: str, name: str, hint: str) -> str:
+    from . import activation_functions as af
+
+    if name == "linear":
+        return g.op("Identity", [x], hint)
+    simple = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus"}
+    if name in simple:
+        return g.op(simple[name], [x], hint)
+    if name == "softmax":
+        return g.op("Softmax", [x], hint, axis=-1)
+    if name == "leaky_relu":
+        return g.op("LeakyRelu", [x], hint, alpha=af.LEAKY_RELU_SLOPE)
+    if name == "elu":
+        return g.op("Elu", [x], hint, alpha=af.ELU_ALPHA)
+    if name == "selu":
+        return g.op("Selu", [x], hint, alpha=af.SELU_ALPHA, gamma=af.SELU_SCALE)
+    if name == "silu":
+        return g.op("Mul", [x, g.op("Sigmoid", [x], hint + "_sigmoid")], hint)
+    if name == "gelu":
+        if g.opset >= 20:
+            return g.op("Gelu", [x], hint, approximate="tanh")
+        # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        cube = g.op("Mul", [x, g.op("Mul", [x, x], hint + "_sq")], hint + "_cube")
+        inner = g.op("Add", [x, g.op("Mul", [cube, g.const(hint + "_k", 0.044715)], hint + "_kx3")], hint + "_inner")
+        t = g.op("Tanh", [g.op("Mul", [inner, g.const(hint + "_c", af._GELU_C)], hint + "_scaled")], hint + "_tanh")
+        one_plus = g.op("Add", [t, g.const(hint + "_one", 1.0)], hint + "_1pt")
+        return g.op("Mul", [g.op("Mul", [x, g.const(hint + "_half", 0.5)], hint + "_halfx"), one_plus], hint)
+    raise ValueError(f"numnet cannot export the activation {name!r} to ONNX.")
+
+
+def _maybe_activation(g, x, layer):
+    activation = getattr(layer, "activation", None)
+    if activation is None:
+        return x
+    return _activation(g, x, activation.activation_name, f"{layer.name}_{activation.activation_name}")
+
+
+# --- layers ------------------------------------------------------------------------------
+def _to_nchw(g, x, hint):
+    return g.op("Transpose", [x], hint + "_nchw", perm=[0, 3, 1, 2])
+
+
+def _to_nhwc(g, x, hint):
+    return g.op("Transpose", [x], hint + "_nhwc", perm=[0, 2, 3, 1])
+
+
+def _same_pads(layer, window, strides, dilation):
+    """ONNX ``pads`` [top, left, bottom, right] as numnet pads (TensorFlow's rule)."""
+    from .layers import _spatial
+
+    h, w = layer.input_shape[0], layer.input_shape[1]
+    effective = [(k - 1) * d + 1 for k, d in zip(window, dilation)]
+    rows = _spatial.output_size(h, effective[0], strides[0], layer.padding)
+    cols = _spatial.output_size(w, effective[1], strides[1], layer.padding)
+    return [rows[1], cols[1], rows[2], cols[2]]
+
+
+def _dense(g, layer, x):
+    y = g.op("MatMul", [x, g.const(f"{layer.name}_kernel", layer.params["kernel"])], f"{layer.name}_matmul")
+    if layer.use_bias:
+        y = g.op("Add", [y, g.const(f"{layer.name}_bias", layer.params["bias"])], f"{layer.name}_biasadd")
+    return _maybe_activation(g, y, layer)
+
+
+def _conv(g, layer, x):
+    kernel = np.transpose(layer.params["kernel"], (3, 2, 0, 1))  # (kh, kw, in, out) -> (out, in, kh, kw)
+    inputs = [_to_nchw(g, x, layer.name), g.const(f"{layer.name}_kernel", kernel)]
+    if layer.use_bias:
+        inputs.append(g.const(f"{layer.name}_bias", layer.params["bias"]))
+    y = g.op("Conv", inputs, f"{layer.name}_conv", kernel_shape=list(layer.kernel_size),
+             strides=list(layer.strides), dilations=list(layer.dilation_rate),
+             pads=_same_pads(layer, layer.kernel_size, layer.strides, layer.dilation_rate))
+    return _maybe_activation(g, _to_nhwc(g, y, layer.name), layer)
+
+
+def _pool(g, layer, x, op_type):
+    attrs = {"kernel_shape": list(layer.pool_size), "strides": list(layer.strides),
+             "pads": _same_pads(layer, layer.pool_size, layer.strides, (1, 1))}
+    if op_type == "AveragePool":
+        attrs["count_include_pad"] = 0
+    y = g.op(op_type, [_to_nchw(g, x, layer.name)], f"{layer.name}_pool", **attrs)
+    return _to_nhwc(g, y, layer.name)
+
+
+def _batch_norm(g, layer, x):
+    shape = layer._bshape[1:]
+    mean = layer.buffers["moving_mean"].reshape(shape)
+    var = layer.buffers["moving_variance"].reshape(shape)
+    inv_std = 1.0 / np.sqrt(var + layer.epsilon)  # exactly numnet's inference arithmetic
+    y = g.op("Sub", [x, g.const(f"{layer.name}_mean", mean)], f"{layer.name}_centered")
+    y = g.op("Mul", [y, g.const(f"{layer.name}_inv_std", inv_std)], f"{layer.name}_normalized")
+    return _affine(g, layer, y, shape)
+
+
+def _affine(g, layer, y, shape):
+    if layer.scale:
+        y = g.op("Mul", [y, g.const(f"{layer.name}_gamma", layer.params["gamma"].reshape(shape))], f"{layer.name}_scaled")
+    if layer.center:
+        y = g.op("Add", [y, g.const(f"{layer.name}_beta", layer.params["beta"].reshape(shape))], f"{layer.name}_shifted")
+    return y
+
+
+def _layer_norm(g, layer, x):
+    axes = list(layer._axes)  # axes of the batched tensor
+    rank = len(layer.input_shape) + 1
+    shape = layer._bshape[1:]
+    trailing = axes == list(range(axes[0], rank))
+    if g.opset >= 17 and trailing:
+        normalized = tuple(layer.input_shape[a - 1] for a in axes)
+        gamma = layer.params["gamma"].reshape(normalized) if layer.scale else np.ones(normalized)
+        inputs = [x, g.const(f"{layer.name}_gamma", gamma)]
+        if layer.center:
+            inputs.append(g.const(f"{layer.name}_beta", layer.params["beta"].reshape(normalized)))
+        return g.op("LayerNormalization", inputs, f"{layer.name}_layernorm", axis=axes[0], epsilon=layer.epsilon)
+    mean = g.reduce("ReduceMean", x, axes, True, f"{layer.name}_mean")
+    centered = g.op("Sub", [x, mean], f"{layer.name}_centered")
+    var = g.reduce("ReduceMean", g.op("Mul", [centered, centered], f"{layer.name}_sq"), axes, True,
+                   f"{layer.name}_var")
+    std = g.op("Sqrt", [g.op("Add", [var, g.const(f"{layer.name}_eps", layer.epsilon)], f"{layer.name}_vareps")],
+               f"{layer.name}_std")
+    inv_std = g.op("Reciprocal", [std], f"{layer.name}_inv_std")
+    y = g.op("Mul", [centered, inv_std], f"{layer.name}_normalized")
+    return _affine(g, layer, y, shape)
+
+
+def _convert(g: _Graph, layer, inputs: list[str]) -> str:
+    from . import layers as L
+
+    x = inputs[0]
+    if isinstance(layer, L.Dense):
+        return _dense(g, layer, x)
+    if isinstance(layer, L.Activation):
+        return _activation(g, x, layer.activation_name, layer.name)
+    if isinstance(layer, L.Conv2D):
+        return _conv(g, layer, x)
+    if isinstance(layer, L.MaxPool2D):
+        return _pool(g, layer, x, "MaxPool")
+    if isinstance(layer, L.AveragePooling2D):
+        return _pool(g, layer, x, "AveragePool")
+    if isinstance(layer, L.GlobalAveragePooling2D):
+        return g.reduce("ReduceMean", x, [1, 2], layer.keepdims, layer.name)
+    if isinstance(layer, L.GlobalMaxPooling2D):
+        return g.reduce("ReduceMax", x, [1, 2], layer.keepdims, layer.name)
+    if isinstance(layer, L.Flatten):
+        return g.op("Flatten", [x], layer.name, axis=1)  # row-major over (H, W, C): numnet's order
+    if isinstance(layer, L.Reshape):
+        shape = g.const(f"{layer.name}_shape", [0, *layer.output_shape], np.int64)  # 0: keep the batch size
+        return g.op("Reshape", [x, shape], layer.name)
+    if isinstance(layer, L.Dropout):
+        return g.op("Identity", [x], layer.name)
+    if isinstance(layer, L.BatchNormalization):
+        return _batch_norm(g, layer, x)
+    if isinstance(layer, L.LayerNormalization):
+        return _layer_norm(g, layer, x)
+    if isinstance(layer, L.Add):
+        total = inputs[0]
+        for i, other in enumerate(inputs[1:]):
+            total = g.op("Add", [total, other], f"{layer.name}_{i}" if i < len(inputs) - 2 else layer.name)
+        return total
+    if isinstance(layer, L.Concatenate):
+        return g.op("Concat", inputs, layer.name, axis=layer._feature_axis + 1)
+    raise ValueError(
+        f"Cannot export layer {layer.name!r} to ONNX: numnet has no ONNX conversion for {type(layer).__name__}."
+    )
+
+
+def build_onnx_model(model, opset: int | None = None, dtype=None):
+    """The ``onnx.ModelProto`` for ``model`` (see ``export_onnx``)."""
+    onnx, helper, numpy_helper = _import_onnx()
+    if getattr(model, "output_layer", None) is None:
+        raise RuntimeError("Cannot export a model whose input shape is unknown: build it (or fit it) first.")
+    opset = DEFAULT_OPSET if opset is None else opset
+    newest = onnx.defs.onnx_opset_version()
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
+        raise ValueError(f"opset must be an integer from {MIN_OPSET} to {newest}, got {opset!r}.")
+    dtype = model.dtype if dtype is None else np.dtype(dtype)
+    if dtype.name not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
+    elem_type = helper.np_dtype_to_tensor_dtype(dtype)
+    g = _Graph(helper, numpy_helper, opset, dtype)
+
+    tensors = {}
+    graph_inputs = []
+    for layer in model.inputs:
+        tensors[id(layer)] = g.fresh(layer.name)
+        graph_inputs.append(helper.make_tensor_value_info(tensors[id(layer)], elem_type, ["batch", *layer.shape]))
+    output_name = model.output_layer.name
+    g.names.add(output_name)
+    for layer in model.layers:
+        inputs = [tensors[id(p)] for p in layer.inbound]
+        tensors[id(layer)] = _convert(g, layer, inputs)
+    g.op("Identity", [tensors[id(model.output_layer)]], output_name, output=output_name)
+    graph_output = helper.make_tensor_value_info(output_name, elem_type, ["batch", *model.output_shape])
+
+    graph = helper.make_graph(g.nodes, model.name, graph_inputs, [graph_output], initializer=g.initializers)
+    opsets = [helper.make_opsetid("", opset)]
+    from . import __version__
+
+    proto = helper.make_model(graph, opset_imports=opsets, producer_name="numnet", producer_version=__version__,
+                              doc_string=f"numnet model {model.name!r} exported for inference")
+    proto.ir_version = helper.find_min_ir_version_for(opsets)
+    return proto
+
+
+def export_onnx(model, path, opset: int | None = None, dtype=None) -> None:
+    """Write ``model`` to ``path`` as an ONNX model (opset ``opset``, default 17), checked
+    with ``onnx.checker`` first.
+
+    ``dtype`` (``"float32"`` or ``"float64"``) is the graph's tensor type, by default the
+    model's. onnxruntime has no float64 kernels for Conv and the pools, so export float64
+    CNNs with ``dtype="float32"``.
+    """
+    onnx, _, _ = _import_onnx()
+    proto = build_onnx_model(model, opset, dtype)
+    onnx.checker.check_model(proto, full_check=True)
+    path = os.fspath(path)
+    tmp = path + ".tmp"
+    try:
+        onnx.save_model(proto, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
