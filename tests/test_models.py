@@ -297,3 +297,13 @@ def test_graph_errors_are_explained():
         Model(h, Dense(2)(h))
     with pytest.raises(ValueError, match="dtype must be one of"):
         Model(x, h, dtype="float16")
+
+
+def test_several_unnamed_activation_layers_fit_in_one_model():
+    model = Sequential([Input((4,)), Dense(5), Activation("relu"), Dense(5), Activation("relu"), Dense(3),
+                        Activation("softmax")], dtype="float64")
+    names = [layer.name for layer in model.layers]
+    assert len(set(names)) == len(names)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+    assert model._fused is not None
+    assert check_model(model, _x(), LABELS).passed(TOL)

@@ -112,6 +112,12 @@ class Model:
             raise ValueError(f"Model inputs {unused} do not lead to the output {self.output_layer.name!r}.")
 
         names = [layer.name for layer in order]
+        for i, layer in enumerate(order):  # repeats of a default name, e.g. Activation("relu"): number them
+            if getattr(layer, "default_name", False) and layer.name in names[:i]:
+                suffix = 1
+                while f"{layer.name}_{suffix}" in names:
+                    suffix += 1
+                layer.name = names[i] = f"{layer.name}_{suffix}"
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"Layer names must be unique within a model; repeated: {duplicates}.")

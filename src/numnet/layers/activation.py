@@ -11,13 +11,15 @@ class Activation(Layer):
 
     ``forward(x)``: any shape ``(n_samples, ...)``; softmax acts on the last axis.
     ``backward(g)``: the vector-Jacobian product ``dL/dx`` for ``g = dL/dy``.
-    The layer's ``name`` defaults to the activation's name, as in the seed.
+    The layer's ``name`` defaults to the activation's name, as in the seed; a model that
+    holds several such default-named layers numbers the repeats (``relu``, ``relu_1``).
     """
 
     def __init__(self, activation_function: str, name: str | None = None, **kwargs) -> None:
         key = activation_functions.canonical_name(activation_function)
         super().__init__(name=name or activation_functions.canonical_name(activation_function), **kwargs)
         self.activation_name = key
+        self.default_name = name is None  # a model may rename it to keep names unique
         self.activation, self.activation_derivative = activation_functions.get_function(key)
         self._derivative_from_output = activation_functions.get_output_derivative(key)
 
