@@ -45,9 +45,16 @@ def _sparse_labels(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     return labels.astype(np.intp, copy=False)
 
 
+def _label_index(p: np.ndarray, labels: np.ndarray):
+    """An index into ``p.reshape(-1, n_classes)`` selecting each position's label."""
+    flat_labels = labels.reshape(-1)
+    return np.arange(flat_labels.size), flat_labels
+
+
 def _pick(p: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """p[..., labels] position by position."""
-    return np.take_along_axis(p, labels[..., None], axis=-1)[..., 0]
+    """p[..., labels] position by position (plain fancy indexing on the 2-D view: far
+    cheaper per call than take_along_axis)."""
+    return p.reshape(-1, p.shape[-1])[_label_index(p, labels)].reshape(labels.shape)
 
 
 def _n_positions(y_pred: np.ndarray) -> int:
@@ -153,7 +160,7 @@ def sparse_categorical_cross_entropy_derivative(y_true, y_pred):
     inside = (picked > EPSILON) & (picked < 1 - EPSILON)
     grad = np.zeros_like(y_pred)
     values = np.where(inside, -1.0 / np.clip(picked, EPSILON, 1 - EPSILON), 0) * (1.0 / _n_positions(y_pred))
-    np.put_along_axis(grad, labels[..., None], values[..., None].astype(grad.dtype), axis=-1)
+    grad.reshape(-1, grad.shape[-1])[_label_index(grad, labels)] = values.reshape(-1)
     return grad
 
 
@@ -176,9 +183,9 @@ def softmax_fused_gradient(y_true, p):
 def sparse_softmax_fused_gradient(y_true, p):
     """d CE(label, softmax(z)) / dz = (p - onehot(label)) / N, from p = softmax(z)."""
     labels = _sparse_labels(y_true, p)
-    grad = p.copy()
-    np.put_along_axis(grad, labels[..., None], _pick(p, labels)[..., None] - 1, axis=-1)
-    grad *= 1.0 / _n_positions(p)
+    scale = 1.0 / _n_positions(p)
+    grad = p * scale
+    grad.reshape(-1, grad.shape[-1])[_label_index(grad, labels)] -= scale
     return grad
 
 

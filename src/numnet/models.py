@@ -14,7 +14,8 @@ import numpy as np
 
 from . import loss_functions, losses, metrics as metrics_module, optimizers, training
 from .layers.core import Input
-from .layers.layer import Layer, call_forward, takes_training_flag
+from .layers.layer import Layer, takes_training_flag
+from .parameters import FlatParameters
 from .random import make_generator
 
 _DTYPES = ("float32", "float64")
@@ -272,6 +273,13 @@ class Model:
             layer.set_weights(weights[start:start + count])
             start += count
 
+    def flat_parameters(self) -> FlatParameters:
+        """The trainable parameters in one flat buffer (rebuilt when layers changed)."""
+        flat = getattr(self, "_flat", None)
+        if flat is None or not flat.intact(self.layers):
+            flat = self._flat = FlatParameters(self.layers, self.dtype)
+        return flat
+
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
 
@@ -284,14 +292,6 @@ class Model:
             for name, param in layer.params.items()
         ]
 
-    # --- summary -------------------------------------------------------------------------
-    def summary(self, print_fn=print) -> None:
-        """Print a table of layers, output shapes and parameter counts, with totals."""
-        rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")]
-        for layer in [*self.inputs, *self.layers]:
-            shape = "(None, " + ", ".join(str(s) for s in layer.output_shape) + ")" if layer.output_shape else "?"
-            shape = shape.replace(", )", ")")
-            rows.append((f"{layer.name} ({type(layer).__name__})", shape, f"{layer.count_params():,}",
     # --- saving and export (numnet.saving, numnet.onnx_export) ------------------------------
     def save(self, path) -> None:
         """Write the whole model (architecture, weights, optimizer state, compile settings) to
@@ -318,6 +318,14 @@ class Model:
 
         onnx_export.export_onnx(self, path, opset=opset, dtype=dtype)
 
+    # --- summary -------------------------------------------------------------------------
+    def summary(self, print_fn=print) -> None:
+        """Print a table of layers, output shapes and parameter counts, with totals."""
+        rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")]
+        for layer in [*self.inputs, *self.layers]:
+            shape = "(None, " + ", ".join(str(s) for s in layer.output_shape) + ")" if layer.output_shape else "?"
+            shape = shape.replace(", )", ")")
+            rows.append((f"{layer.name} ({type(layer).__name__})", shape, f"{layer.count_params():,}",
                          ", ".join(p.name for p in layer.inbound)))
         widths = [max(len(r[i]) for r in rows) + 2 for i in range(4)]
         line = "-" * sum(widths)

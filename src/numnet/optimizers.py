@@ -45,6 +45,7 @@ class Optimizer:
         self.weight_decay = _check_non_negative("weight_decay", weight_decay)
         self.iterations = 0
         self.state: dict[Key, dict[str, np.ndarray]] = {}
+        self._flat = None  # (layout, state dict, flat slots) of the last step_flat
 
     @property
     def current_learning_rate(self) -> float:
@@ -61,6 +62,51 @@ class Optimizer:
             if state is None:
                 state = self.state[key] = self._init_state(param)
             self._update(state, param, grad, lr)
+
+    def step_flat(self, layout, params: np.ndarray, grads: np.ndarray) -> None:
+        """One step over many parameters stored in one flat buffer.
+
+        ``params`` and ``grads`` are 1-D arrays holding every parameter back to back;
+        ``layout`` lists ``(key, start, stop, shape)`` for each. Every update rule here is
+        elementwise, so updating the flat buffer at once is the same arithmetic as
+        ``step`` over each parameter, with a few ufunc calls in place of a few per
+        parameter. The state stays addressable per key: ``state[key][slot]`` is a view
+        into the flat slot. Falls back to ``step`` when the parameters' scalar slots
+        (Adam's step count) disagree, e.g. a layer unfrozen mid-training.
+        """
+        flat_state = self._flat_state(layout, params)
+        if flat_state is None:
+            self.step((key, params[a:b].reshape(shape), grads[a:b].reshape(shape)) for key, a, b, shape in layout)
+            return
+        lr = self.current_learning_rate
+        self.iterations += 1
+        self._update(flat_state, params, grads, lr)
+
+    def _flat_state(self, layout, params):
+        cached = self._flat
+        if cached is not None and cached[0] is layout and cached[1] is self.state:
+            return cached[2]
+        flat = self._init_state(params)
+        scalars = {slot for slot, value in flat.items() if value.ndim == 0}
+        for slot in scalars:
+            values = {int(self.state[key][slot]) for key, *_ in layout if slot in self.state.get(key, {})}
+            missing = any(slot not in self.state.get(key, {}) for key, *_ in layout)
+            if len(values) > 1 or (missing and values - {0}):
+                return None  # parameters at different step counts: update them one by one
+            flat[slot][...] = values.pop() if values else 0
+        for key, start, stop, shape in layout:
+            existing = self.state.get(key, {})
+            views = {}
+            for slot, value in flat.items():
+                if slot in scalars:
+                    views[slot] = value  # one shared counter
+                    continue
+                views[slot] = value[start:stop].reshape(shape)
+                if slot in existing:
+                    views[slot][...] = existing[slot]
+            self.state[key] = views
+        self._flat = (layout, self.state, flat)
+        return flat
 
     def apply(self, layers) -> None:
         """One step over the gradients of every trainable layer in ``layers``."""
@@ -82,7 +128,7 @@ class Optimizer:
         return grad + self.weight_decay * param if self.weight_decay else grad
 
     def get_config(self) -> dict:
-        config = {k: v for k, v in vars(self).items() if k not in ("iterations", "state")}
+        config = {k: v for k, v in vars(self).items() if k not in ("iterations", "state") and not k.startswith("_")}
         if callable(self.learning_rate):
             config["learning_rate"] = self.learning_rate
         return config
@@ -106,15 +152,16 @@ class SGD(Optimizer):
         if self.nesterov and self.momentum == 0:
             raise ValueError("SGD(nesterov=True) needs a momentum > 0.")
 
+    def _init_state(self, param):
+        # Starting from zeros, the first step gives b = momentum * 0 + g = g exactly.
+        return {"momentum": np.zeros_like(param)} if self.momentum else {}
+
     def _update(self, state, param, grad, lr):
         grad = self._decayed(param, grad)
         if self.momentum:
-            buf = state.get("momentum")
-            if buf is None:
-                buf = state["momentum"] = grad.copy()
-            else:
-                buf *= self.momentum
-                buf += grad
+            buf = state["momentum"]
+            buf *= self.momentum
+            buf += grad
             grad = grad + self.momentum * buf if self.nesterov else buf
         param -= lr * grad
 
@@ -210,11 +257,11 @@ class Adam(Optimizer):
         v += scratch
         bias_1 = 1 - self.beta_1**t
         bias_2_sqrt = math.sqrt(1 - self.beta_2**t)
+        # lr/b1 * m / (sqrt(v)/b2 + eps) == (lr b2/b1) * m / (sqrt(v) + eps b2): one pass fewer.
         np.sqrt(v, out=scratch)
-        scratch *= 1 / bias_2_sqrt
-        scratch += self.epsilon
+        scratch += self.epsilon * bias_2_sqrt
         np.divide(m, scratch, out=scratch)
-        scratch *= lr / bias_1
+        scratch *= lr * bias_2_sqrt / bias_1
         param -= scratch
 
 

@@ -239,8 +239,10 @@ def train_step(model, xs: list[np.ndarray], y: np.ndarray, weights) -> tuple[flo
         grad = model.loss.derivative(y, out)
     if weights is not None:
         grad = grad * weight_column(weights, grad)
+    flat = model.flat_parameters()
     model.backward(grad, skip_output_activation=model._fused is not None)
-    model.optimizer.step(model.trainable_params())
+    flat.gather()
+    model.optimizer.step_flat(flat.layout, flat.params, flat.grads)
     return loss, out
 
 

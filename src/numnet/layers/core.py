@@ -117,9 +117,9 @@ class Dense(Layer):
             error2d = error.reshape(-1, error.shape[-1])
         else:
             error2d = error
-        self.grads["kernel"] = x.T @ error2d
+        self.grads["kernel"] = np.matmul(x.T, error2d, out=self.grad_buffer("kernel"))
         if self.use_bias:
-            self.grads["bias"] = error2d.sum(axis=0)
+            self.grads["bias"] = np.sum(error2d, axis=0, out=self.grad_buffer("bias"))
         if not self.needs_input_error:
             return None
         return error @ self.params["kernel"].T

@@ -126,6 +126,19 @@ class Layer:
         (self.params if trainable else self.buffers)[name] = value
         return value
 
+    def grad_buffer(self, name: str):
+        """The array that ``grads[name]`` already is, when it can be overwritten in place
+        (``out=`` of the ufunc or matmul computing the new gradient), else None.
+
+        During training a model keeps all gradients in one flat buffer; writing into it
+        saves a copy per parameter per step. Gradients are overwritten, never accumulated.
+        """
+        buffer = self.grads.get(name)
+        param = self.params[name]
+        if buffer is not None and buffer.shape == param.shape and buffer.dtype == param.dtype:
+            return buffer
+        return None
+
     def cast(self, dtype) -> None:
         """Convert every parameter and buffer to ``dtype`` (``float32`` or ``float64``)."""
         self.dtype = np.dtype(dtype)
