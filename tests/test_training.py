@@ -400,11 +400,21 @@ def test_verbose_2_prints_one_line_per_epoch(capsys):
         assert line.startswith(f"Epoch {i + 1}/3") and "loss: " in line and "val_accuracy: " in line
 
 
-def test_verbose_1_shows_a_progress_bar_with_the_running_figures(capsys):
+def test_verbose_1_shows_a_progress_bar_with_the_running_figures(capsys, monkeypatch):
+    monkeypatch.setattr("numnet.training._interactive", lambda: True)  # as in a terminal
     _classifier().fit(X, Y, epochs=2, batch_size=8, verbose=1)
     out = capsys.readouterr().out
     assert "Epoch 1/2" in out and "Epoch 2/2" in out
     assert "5/5" in out and "100%" in out and "loss=" in out and "accuracy=" in out
+
+
+def test_verbose_1_prints_one_line_per_epoch_when_output_is_not_a_terminal(capsys, monkeypatch):
+    monkeypatch.setattr("numnet.training._interactive", lambda: False)  # a log file or a pipe
+    _classifier().fit(X, Y, epochs=2, batch_size=8, verbose=1)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("Epoch 1/2 - ") and "loss: " in lines[0] and "accuracy: " in lines[0]
+    assert "%" not in lines[1]
 
 
 # --- dtypes --------------------------------------------------------------------------------------

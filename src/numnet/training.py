@@ -149,14 +149,25 @@ def as_sample_weights(model, y, sample_weight, class_weight) -> np.ndarray | Non
     return weights
 
 
+def _interactive() -> bool:
+    """A terminal or a notebook, where a progress bar redraws in place."""
+    return sys.stdout.isatty() or "ipykernel" in sys.modules
+
+
 class _Progress:
-    """verbose=1: a tqdm bar per epoch; verbose=2: one line per epoch; 0: silent."""
+    """verbose=1: a tqdm bar per epoch; verbose=2: one line per epoch; 0: silent.
+
+    When the output is not interactive (a log file, a pipe, CI), a bar's redraws would
+    pile up as text, so verbose=1 prints the one line per epoch instead, as Keras does.
+    """
 
     REFRESH_SECONDS = 0.2
 
     def __init__(self, verbose: int, epochs: int, n_batches: int) -> None:
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}.")
+        if verbose == 1 and not _interactive():
+            verbose = 2
         self.verbose, self.epochs, self.n_batches = verbose, epochs, n_batches
         self.bar = None
 
