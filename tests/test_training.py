@@ -322,6 +322,11 @@ def test_validation_split_loss_is_the_loss_on_the_held_out_rows():
     assert history.history["val_accuracy"][-1] == pytest.approx(logs["accuracy"])
 
 
+def test_validation_split_accepts_numpy_scalars():
+    history = _classifier().fit(X, Y, epochs=1, validation_split=np.float32(0.25), verbose=0)
+    assert "val_loss" in history.history
+
+
 def test_validation_data_is_evaluated_after_each_epoch():
     x_val, y_val = _data(15, seed=9)
     model = _classifier()

@@ -273,7 +273,8 @@ def fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0
     _require_compiled(model, "fit")
     epochs = _check_positive_int("epochs", epochs)
     batch_size = _check_positive_int("batch_size", batch_size)
-    if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.integer, np.floating)) \
+            or not 0 <= validation_split < 1:
         raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}.")
     xs = as_inputs(model, x)
     n = len(xs[0])
