@@ -199,7 +199,7 @@ def numnet_train(make_model, x, y, batch_size):
 
     def run(model):
         history = model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, shuffle=True)
-        return float(history.history["loss"][-1])
+        return {"loss": float(history.history["loss"][-1]), "steps": int(model.optimizer.iterations)}
 
     return setup, run
 
@@ -228,7 +228,7 @@ def torch_train(torch, make_model, x, y, batch_size):
     def run(state):
         model, optimizer, loss_fn = state
         model.train()
-        total = 0.0
+        total, steps = 0.0, 0
         perm = torch.randperm(n, generator=generator)
         for start in range(0, n, batch_size):
             idx = perm[start:start + batch_size]
@@ -238,7 +238,8 @@ def torch_train(torch, make_model, x, y, batch_size):
             loss.backward()
             optimizer.step()
             total += loss.item() * len(idx)
-        return total / n
+            steps += 1
+        return {"loss": total / n, "steps": steps}
 
     return setup, run
 
@@ -323,7 +324,7 @@ CNN_GEMMS = [
 def time_runs(runners: dict, repeats: int, warmup: dict | None = None) -> dict:
     """Best-of timing; the implementations take turns within each repeat. ``warmup``
     holds the same runners on a few batches' worth of data, run once, untimed."""
-    results = {name: {"times": [], "loss": None} for name in runners}
+    results = {name: {"times": [], "check": None} for name in runners}
     for setup, run in (warmup or {}).values():
         run(setup())
     for _ in range(repeats):
@@ -331,10 +332,10 @@ def time_runs(runners: dict, repeats: int, warmup: dict | None = None) -> dict:
             state = setup()
             gc.collect()
             t0 = time.perf_counter()
-            loss = run(state)
+            check = run(state)
             elapsed = time.perf_counter() - t0
             results[name]["times"].append(elapsed)
-            results[name]["loss"] = loss
+            results[name]["check"] = check
             del state
     for name, r in results.items():
         r["best"] = min(r["times"])
@@ -412,6 +413,9 @@ def machine_info(torch) -> dict:
         "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "numpy": np.__version__,
         "numnet": getattr(numnet, "__version__", None),
+        "numnet_path": os.path.dirname(numnet.__file__),
+        "git": _git_info(),
+        "loadavg": _loadavg(),
         "torch": None if torch is None else torch.__version__,
         "torch_threads": None if torch is None else torch.get_num_threads(),
         "env": {k: v for k, v in sorted(os.environ.items())
@@ -424,6 +428,26 @@ def machine_info(torch) -> dict:
     except ImportError:
         info["threadpools"] = None
     return info
+
+
+def _loadavg():
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return None
+
+
+def _git_info() -> dict | None:
+    """The commit measured, and whether the library's sources differ from it."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit or None, "src_modified": bool(dirty)}
 
 
 def _cpu_model() -> str:
@@ -556,6 +580,8 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true",
                    help="tiny sizes (512 samples, 128 for the CNN), 1 repeat: checks the script works")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is installed")
+    p.add_argument("--torch-threads", type=int, default=None,
+                   help="torch.set_num_threads value (default: os.cpu_count(), the machine's cores)")
     p.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up run")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
     p.add_argument("--profile", metavar="CASE",
@@ -576,7 +602,7 @@ def parse_args(argv=None):
     return args
 
 
-def import_torch(disabled: bool):
+def import_torch(disabled: bool, threads: int | None = None):
     if disabled:
         return None
     try:
@@ -584,7 +610,7 @@ def import_torch(disabled: bool):
     except ImportError:
         print("torch is not importable: the torch column is n/a (pip install -e '.[bench]')", file=sys.stderr)
         return None
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(threads or os.cpu_count() or 1)
     return torch
 
 
@@ -606,12 +632,19 @@ def main(argv=None) -> int:
         profile_case(args.profile, args, x, y)
         return 0
 
-    torch = import_torch(args.no_torch)
+    torch = import_torch(args.no_torch, args.torch_threads)
     info = machine_info(torch)
     print(f"numnet benchmark: {info['cpu']}, {info['cpu_count']} cores, numpy {info['numpy']}, "
           f"torch {info['torch'] or 'n/a'} ({info['torch_threads'] or '-'} threads)")
     print(f"BLAS: {blas_summary(info)}")
     print(f"env: {info['env'] or '(no OPENBLAS_/OMP_/MKL_ variables)'}")
+    git = info["git"] or {}
+    print(f"numnet {info['numnet_path']} at {git.get('commit', '?')}"
+          f"{' (src/ modified)' if git.get('src_modified') else ''}")
+    load = info["loadavg"]
+    if load and load[0] > 0.5 * (os.cpu_count() or 1):
+        print(f"WARNING: load average {load[0]:.2f} on {os.cpu_count()} cores: other processes compete for "
+              "the CPU and the timings (torch's OpenMP threads especially) will suffer.")
     print(f"samples {args.samples} (CNN {args.cnn_samples}), best of {args.repeats}"
           f"{'' if args.no_warmup else ' after a warm-up'}{' [quick]' if args.quick else ''}\n")
 
@@ -641,6 +674,7 @@ def main(argv=None) -> int:
             continue
         for row, runners, settings in rows:
             t0 = time.perf_counter()
+            load_before = _loadavg()
             try:
                 timing = time_runs(runners, args.repeats, warmup=warm_rows.get(row))
             except Exception as exc:
@@ -653,7 +687,9 @@ def main(argv=None) -> int:
             results.append({
                 "row": row, "settings": settings, "best": best, "timings": timing, "ratios": ratios,
                 "targets": evaluate_targets(row, ratios),
-                "final_loss": {name: t["loss"] for name, t in timing.items() if t["loss"] is not None},
+                "final_loss": {name: t["check"]["loss"] for name, t in timing.items() if t["check"]},
+                "steps": {name: t["check"]["steps"] for name, t in timing.items() if t["check"]},
+                "loadavg_before": load_before, "loadavg_after": _loadavg(),
             })
             print(f"  {row}: done in {time.perf_counter() - t0:.1f} s "
                   + " ".join(f"{k}={v:.3f}s" for k, v in best.items()), file=sys.stderr, flush=True)
