@@ -354,3 +354,20 @@ def test_check_layer_restores_the_layer():
     for old, new in zip(before, layer.get_weights()):
         assert new.dtype == np.float32
         np.testing.assert_array_equal(old, new)
+
+
+def test_calls_in_the_wrong_order_are_runtime_errors():
+    layer = Dense(3, activation="relu")(Input((2,)))
+    with pytest.raises(RuntimeError, match=r"call backward\(output_error\) before update"):
+        layer.update(0.1)
+    with pytest.raises(RuntimeError, match=r"call forward\(input\) before backward"):
+        Dense(3)(Input((2,))).backward(np.ones((1, 3), dtype=np.float32))
+
+
+def test_default_kernel_is_glorot_uniform_and_bias_zeros():
+    layer = Dense(300, seed=0)(Input((200,)))
+    kernel, bias = layer.get_weights()
+    limit = np.sqrt(6 / (200 + 300))
+    assert -limit <= kernel.min() and kernel.max() <= limit and kernel.max() > 0.99 * limit
+    assert kernel.std() == pytest.approx(limit / np.sqrt(3), rel=0.02)
+    np.testing.assert_array_equal(bias, np.zeros(300))

@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from numnet import Layer
 from numnet import activation_functions as af
 from numnet import loss_functions as lf
+from numnet.gradient_check import check_layer
 
 REF = np.load(Path(__file__).parent / "fixtures" / "core_reference.npz", allow_pickle=False)
 
@@ -141,6 +143,31 @@ def test_derivative_matches_central_differences(case):
     analytic = derivative(y, p)
     assert analytic.shape == p.shape
     np.testing.assert_allclose(analytic, _numeric_gradient(loss, y, p), rtol=1e-6, atol=1e-9)
+
+
+class LossAsLayer(Layer):
+    """A loss with fixed targets, seen as a layer from predictions to the scalar loss, so the
+    library's own gradient checker can run over it."""
+
+    def __init__(self, name, from_logits, y_true):
+        super().__init__()
+        self.loss, self.derivative = lf.get_loss(name, from_logits)
+        self.y_true = y_true
+
+    def forward(self, input):
+        self.input = input
+        return np.float64(self.loss(self.y_true, input))
+
+    def backward(self, output_error):
+        return output_error * self.derivative(self.y_true, self.input)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_loss_passes_the_library_gradient_checker(case):
+    name, from_logits, y, p = CASES[case]
+    result = check_layer(LossAsLayer(name, from_logits, y), p)
+    assert set(result.errors) == {"input:0"}
+    assert result.passed(), result.errors
 
 
 @pytest.mark.parametrize("case", CASES)

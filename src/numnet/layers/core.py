@@ -112,6 +112,8 @@ class Dense(Layer):
 
     def backward_preactivation(self, error):
         x = self.input
+        if x is None:
+            raise RuntimeError(f"Dense {self.name!r}: call forward(input) before backward(output_error).")
         if x.ndim > 2:  # (n, ..., inputs): every leading position is one more sample
             x = x.reshape(-1, x.shape[-1])
             error2d = error.reshape(-1, error.shape[-1])

@@ -97,6 +97,11 @@ class Layer:
     def update(self, learning_rate: float) -> None:
         """One plain gradient-descent step: ``param -= learning_rate * grad``."""
         for key, param in self.params.items():
+            if key not in self.grads:
+                raise RuntimeError(
+                    f"Layer {self.name!r} has no gradient for {key!r}; call backward(output_error) "
+                    "before update(learning_rate)."
+                )
             param -= learning_rate * self.grads[key]
 
     # --- building --------------------------------------------------------------------------
