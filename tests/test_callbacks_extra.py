@@ -52,13 +52,13 @@ def _drive(callback, model, logs_per_epoch, begin=True):
 def test_checkpoint_every_epoch_formats_the_path(tmp_path):
     model = _model()
     x, y = _data()
-    checkpoint = ModelCheckpoint(str(tmp_path / "ckpt-{epoch:02d}-{val_loss:.2f}.npz"))
+    checkpoint = ModelCheckpoint(str(tmp_path / "ckpt" / "ckpt-{epoch:02d}-{val_loss:.2f}.npz"))  # dir created
     history = model.fit(x, y, epochs=3, batch_size=8, validation_split=0.25, callbacks=[checkpoint], verbose=0)
     expected = [f"ckpt-{e + 1:02d}-{v:.2f}.npz" for e, v in enumerate(history.history["val_loss"])]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(expected)
-    last = nn.load_model(tmp_path / expected[-1])
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == sorted(expected)
+    last = nn.load_model(tmp_path / "ckpt" / expected[-1])
     np.testing.assert_array_equal(last.predict(x), model.predict(x))
-    assert checkpoint.last_saved == str(tmp_path / expected[-1])
+    assert checkpoint.last_saved == str(tmp_path / "ckpt" / expected[-1])
 
 
 def test_checkpoint_save_best_only_saves_on_improvement():

@@ -66,6 +66,9 @@ class ModelCheckpoint(Callback):
                 print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5g} to {current:.5g}.")
             self.best = current
         path = self._path(epoch, logs)
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
