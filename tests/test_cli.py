@@ -98,7 +98,6 @@ def test_confusion_matrix_counts_and_table():
 
 
 def test_save_plot_uses_numnet_plot_when_present(monkeypatch, tmp_path):
-    pytest.importorskip("matplotlib")
     calls = []
     fake = types.ModuleType("numnet.plot")
     fake.__spec__ = importlib.machinery.ModuleSpec("numnet.plot", None)

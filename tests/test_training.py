@@ -95,6 +95,7 @@ def _bad_calls():
         "negative sample_weight": (ValueError, "non-negative", dict(x=X, y=Y, sample_weight=-np.ones(40))),
         "class_weight kind": (TypeError, "class_weight must be a dict", dict(x=X, y=Y, class_weight=[1, 2, 3])),
         "class_weight value": (ValueError, "non-negative weights", dict(x=X, y=Y, class_weight={0: -1.0})),
+        "class_weight key": (ValueError, "class indices", dict(x=X, y=Y, class_weight={"cat": 1.0})),
         "verbose": (ValueError, "verbose must be 0, 1 or 2", dict(x=X, y=Y, verbose=3)),
     }
 

@@ -138,11 +138,14 @@ def as_sample_weights(model, y, sample_weight, class_weight) -> np.ndarray | Non
     if class_weight is not None:
         if not isinstance(class_weight, dict):
             raise TypeError(f"class_weight must be a dict {{class index: weight}}, got {class_weight!r}.")
+        for label, w in class_weight.items():
+            valid_label = isinstance(label, (int, np.integer)) and not isinstance(label, bool) and label >= 0
+            valid_weight = isinstance(w, (int, float, np.integer, np.floating)) and np.isfinite(w) and w >= 0
+            if not (valid_label and valid_weight):
+                raise ValueError(f"class_weight must map class indices to non-negative weights, got {label!r}: {w!r}.")
         classes = _class_indices(model, y)
         table = np.ones(max(int(classes.max(initial=0)) + 1, max(class_weight, default=0) + 1))
         for label, w in class_weight.items():
-            if not isinstance(label, (int, np.integer)) or label < 0 or not np.isfinite(w) or w < 0:
-                raise ValueError(f"class_weight must map class indices to non-negative weights, got {label!r}: {w!r}.")
             table[label] = w
         per_class = table[classes]
         weights = per_class if weights is None else weights * per_class
