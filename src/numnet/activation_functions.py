@@ -19,6 +19,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from ._names import canonical
+
 ArrayFn = Callable[[np.ndarray], np.ndarray]
 DerivativeFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -201,13 +203,7 @@ NAMES = tuple(sorted(_REGISTRY)) + tuple(sorted(_ALIASES))
 
 def canonical_name(name) -> str:
     """Return the registry key for ``name`` (resolving aliases), or raise ``ValueError``."""
-    if isinstance(name, str):
-        key = _ALIASES.get(name.lower(), name.lower())
-        if key in _REGISTRY:
-            return key
-    raise ValueError(
-        f"Unknown activation {name!r}; expected one of: {', '.join(NAMES)}."
-    )
+    return canonical(name, _REGISTRY, _ALIASES, "activation")
 
 
 def get_function(name: str) -> tuple[ArrayFn, DerivativeFn]:

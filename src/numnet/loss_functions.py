@@ -26,6 +26,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from ._names import canonical
 from .activation_functions import sigmoid, softmax
 
 EPSILON = 1e-7
@@ -244,11 +245,7 @@ NAMES = tuple(sorted(_REGISTRY)) + tuple(sorted(_ALIASES))
 
 def canonical_name(name) -> str:
     """The registry key for ``name`` (resolving Keras spellings), or ``ValueError``."""
-    if isinstance(name, str):
-        key = _ALIASES.get(name.lower(), name.lower())
-        if key in _REGISTRY:
-            return key
-    raise ValueError(f"Unknown loss {name!r}; expected one of: {', '.join(NAMES)}.")
+    return canonical(name, _REGISTRY, _ALIASES, "loss")
 
 
 def entry(name: str) -> LossEntry:

@@ -6,11 +6,10 @@ import numpy as np
 
 from .. import initializers
 from . import _spatial
-from .core import resolve_activation
-from .layer import Layer
+from .core import ActivatedLayer
 
 
-class Conv2D(Layer):
+class Conv2D(ActivatedLayer):
     """2-D convolution (cross-correlation, as in Keras and PyTorch):
 
     ``z[n, i, j, f] = bias[f] + sum_{a, b, c} xp[n, i*sh + a*dh, j*sw + b*dw, c] * kernel[a, b, c, f]``
@@ -50,8 +49,7 @@ class Conv2D(Layer):
         self.strides = _spatial.pair(strides, "strides", "Conv2D")
         self.dilation_rate = _spatial.pair(dilation_rate, "dilation_rate", "Conv2D")
         self.padding = _spatial.padding_mode(padding, "Conv2D")
-        super().__init__(name=name, **kwargs)
-        self.activation = resolve_activation(activation, self.name)
+        super().__init__(activation, name=name, **kwargs)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -86,30 +84,25 @@ class Conv2D(Layer):
         z = z.reshape(input.shape[0], rows[0], cols[0], self.filters)
         if self.use_bias:
             z += self.params["bias"]
-        self.output = z if self.activation is None else self.activation.forward(z)
+        self.output = self._activate(z)
         return self.output
-
-    def backward(self, output_error):
-        if self.activation is not None:
-            output_error = self.activation.backward(output_error)
-        return self.backward_preactivation(output_error)
 
     def backward_preactivation(self, error):
         kernel = self.params["kernel"]
         d = error.reshape(-1, self.filters)
-        self.grads["kernel"] = (self._cols.T @ d).reshape(kernel.shape)
+        kernel_grad = self.grad_buffer("kernel")
+        if kernel_grad is None:
+            kernel_grad = np.empty_like(kernel)
+        np.matmul(self._cols.T, d, out=kernel_grad.reshape(-1, self.filters))  # a view: writes in place
+        self.grads["kernel"] = kernel_grad
         if self.use_bias:
             # sum over rows as a BLAS product: ~20x faster than d.sum(axis=0) on tall d
-            self.grads["bias"] = np.ones(d.shape[0], d.dtype) @ d
+            self.grads["bias"] = np.matmul(np.ones(d.shape[0], d.dtype), d, out=self.grad_buffer("bias"))
         if not self.needs_input_error:
             return None
         dcols = (d @ kernel.reshape(-1, self.filters).T).reshape(error.shape[:3] + kernel.shape[:3])
         dxp = _spatial.scatter_windows(dcols, self._padded_shape, self.strides, self.dilation_rate)
         return _spatial.crop(dxp, *self._pads)
-
-    @property
-    def output_activation(self) -> str | None:
-        return None if self.activation is None else self.activation.activation_name
 
     def get_config(self) -> dict:
         return {
@@ -119,16 +112,7 @@ class Conv2D(Layer):
             "strides": list(self.strides),
             "padding": self.padding,
             "dilation_rate": list(self.dilation_rate),
-            "activation": self.output_activation or "linear",
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("kernel_initializer", "bias_initializer"):
-            if key in config:
-                config[key] = initializers.deserialize(config[key])
-        return cls(**config)

@@ -56,7 +56,34 @@ def resolve_activation(activation, owner: str) -> Activation | None:
     return Activation(activation, name=f"{owner}_{activation_functions.canonical_name(activation)}")
 
 
-class Dense(Layer):
+class ActivatedLayer(Layer):
+    """A layer that computes ``z`` from its input and weights, then ``y = activation(z)``
+    (Dense, Conv2D). Subclasses implement ``forward`` (ending with ``self._activate(z)``)
+    and ``backward_preactivation(dL/dz)``; the activation's derivative is applied first,
+    here, and can be skipped for the fused softmax / sigmoid + cross-entropy gradient.
+    """
+
+    def __init__(self, activation=None, name: str | None = None, **kwargs) -> None:
+        super().__init__(name=name, **kwargs)
+        self.activation = resolve_activation(activation, self.name)
+
+    def _activate(self, z):
+        return z if self.activation is None else self.activation.forward(z)
+
+    def backward(self, output_error):
+        if self.activation is not None:
+            output_error = self.activation.backward(output_error)
+        return self.backward_preactivation(output_error)
+
+    @property
+    def output_activation(self) -> str | None:
+        return None if self.activation is None else self.activation.activation_name
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "activation": self.output_activation or "linear"}
+
+
+class Dense(ActivatedLayer):
     """Fully connected layer: ``y = activation(x @ kernel + bias)``.
 
     Shapes: ``x`` is ``(n_samples, ..., inputs)``, ``kernel`` is ``(inputs, units)``,
@@ -78,9 +105,8 @@ class Dense(Layer):
     ) -> None:
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Dense units must be a positive integer, got {units!r}.")
-        super().__init__(name=name, **kwargs)
+        super().__init__(activation, name=name, **kwargs)
         self.units = int(units)
-        self.activation = resolve_activation(activation, self.name)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -102,13 +128,8 @@ class Dense(Layer):
         z = input @ self.params["kernel"]
         if self.use_bias:
             z += self.params["bias"]
-        self.output = z if self.activation is None else self.activation.forward(z)
+        self.output = self._activate(z)
         return self.output
-
-    def backward(self, output_error):
-        if self.activation is not None:
-            output_error = self.activation.backward(output_error)
-        return self.backward_preactivation(output_error)
 
     def backward_preactivation(self, error):
         x = self.input
@@ -126,24 +147,11 @@ class Dense(Layer):
             return None
         return error @ self.params["kernel"].T
 
-    @property
-    def output_activation(self) -> str | None:
-        return None if self.activation is None else self.activation.activation_name
-
     def get_config(self) -> dict:
         return {
             **super().get_config(),
             "units": self.units,
-            "activation": self.output_activation or "linear",
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("kernel_initializer", "bias_initializer"):
-            if key in config:
-                config[key] = initializers.deserialize(config[key])
-        return cls(**config)

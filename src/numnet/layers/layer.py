@@ -223,6 +223,11 @@ class Layer:
 
     @classmethod
     def from_config(cls, config: dict) -> "Layer":
+        """Rebuild the layer from ``get_config()``; ``*_initializer`` entries are turned back
+        into initializers."""
+        config = dict(config)
+        for key in [k for k in config if k.endswith("_initializer")]:
+            config[key] = initializers.deserialize(config[key])
         return cls(**config)
 
     # --- fused activations -----------------------------------------------------------------

@@ -109,13 +109,6 @@ class _Normalization(Layer):
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
         }
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in [k for k in config if k.endswith("_initializer")]:
-            config[key] = initializers.deserialize(config[key])
-        return cls(**config)
-
 
 class BatchNormalization(_Normalization):
     """Normalises each channel (the ``axis``, default last) over the batch and every other
