@@ -416,6 +416,7 @@ def machine_info(torch) -> dict:
         "numnet_path": os.path.dirname(numnet.__file__),
         "git": _git_info(),
         "loadavg": _loadavg(),
+        "other_runnable": _other_runnable(),
         "torch": None if torch is None else torch.__version__,
         "torch_threads": None if torch is None else torch.get_num_threads(),
         "env": {k: v for k, v in sorted(os.environ.items())
@@ -435,6 +436,20 @@ def _loadavg():
         return list(os.getloadavg())
     except OSError:
         return None
+
+
+def _other_runnable(samples: int = 5, interval: float = 0.1) -> float | None:
+    """Mean number of runnable tasks besides this one (from /proc/loadavg), over a short
+    look: unlike the 1-minute load average it does not count our own previous runs."""
+    counts = []
+    try:
+        for _ in range(samples):
+            with open("/proc/loadavg") as f:
+                counts.append(int(f.read().split()[3].split("/")[0]) - 1)
+            time.sleep(interval)
+    except (OSError, ValueError, IndexError):
+        return None
+    return sum(counts) / len(counts)
 
 
 def _git_info() -> dict | None:
@@ -641,10 +656,10 @@ def main(argv=None) -> int:
     git = info["git"] or {}
     print(f"numnet {info['numnet_path']} at {git.get('commit', '?')}"
           f"{' (src/ modified)' if git.get('src_modified') else ''}")
-    load = info["loadavg"]
-    if load and load[0] > 0.5 * (os.cpu_count() or 1):
-        print(f"WARNING: load average {load[0]:.2f} on {os.cpu_count()} cores: other processes compete for "
-              "the CPU and the timings (torch's OpenMP threads especially) will suffer.")
+    busy = info["other_runnable"]
+    if busy is not None and busy >= 0.5:
+        print(f"WARNING: {busy:.1f} other runnable processes on {os.cpu_count()} cores: they compete for the CPU "
+              "and the timings (torch's OpenMP threads especially) will suffer.")
     print(f"samples {args.samples} (CNN {args.cnn_samples}), best of {args.repeats}"
           f"{'' if args.no_warmup else ' after a warm-up'}{' [quick]' if args.quick else ''}\n")
 
@@ -690,6 +705,7 @@ def main(argv=None) -> int:
                 "final_loss": {name: t["check"]["loss"] for name, t in timing.items() if t["check"]},
                 "steps": {name: t["check"]["steps"] for name, t in timing.items() if t["check"]},
                 "loadavg_before": load_before, "loadavg_after": _loadavg(),
+                "other_runnable_after": _other_runnable(samples=3),
             })
             print(f"  {row}: done in {time.perf_counter() - t0:.1f} s "
                   + " ".join(f"{k}={v:.3f}s" for k, v in best.items()), file=sys.stderr, flush=True)
