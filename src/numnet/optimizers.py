@@ -220,6 +220,15 @@ class Adam(Optimizer):
 
     ``weight_decay`` adds an L2 term to g (PyTorch's ``Adam``); for decoupled decay use
     ``AdamW``.
+
+    The state keeps the exponential *sums* M = b1 M + g and V = b2 V + g^2, so that
+    m = (1 - b1) M and v = (1 - b2) V. The step is then
+
+        p -= c * M / (sqrt(V) + e),  c = lr (1 - b1) / (1 - b1^t) * sqrt(1 - b2^t) / sqrt(1 - b2),
+                                     e = eps * sqrt(1 - b2^t) / sqrt(1 - b2),
+
+    the same arithmetic with every scalar folded into two numbers: ten passes over the
+    parameters per step instead of thirteen (the optimizer is most of a small network's step).
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=0.0):
@@ -244,24 +253,20 @@ class Adam(Optimizer):
 
     def _update(self, state, param, grad, lr):
         grad = self._l2_grad(param, grad)
-        m, v, scratch = state["m"], state["v"], state["_scratch"]
+        m_sum, v_sum, scratch = state["m"], state["v"], state["_scratch"]
         state["step"] += 1
         t = int(state["step"])
-        # m += (1 - b1) (g - m)  is  b1 m + (1 - b1) g, with one temporary buffer.
-        np.subtract(grad, m, out=scratch)
-        scratch *= 1 - self.beta_1
-        m += scratch
+        m_sum *= self.beta_1
+        m_sum += grad
         np.multiply(grad, grad, out=scratch)
-        scratch -= v
-        scratch *= 1 - self.beta_2
-        v += scratch
-        bias_1 = 1 - self.beta_1**t
+        v_sum *= self.beta_2
+        v_sum += scratch
         bias_2_sqrt = math.sqrt(1 - self.beta_2**t)
-        # lr/b1 * m / (sqrt(v)/b2 + eps) == (lr b2/b1) * m / (sqrt(v) + eps b2): one pass fewer.
-        np.sqrt(v, out=scratch)
-        scratch += self.epsilon * bias_2_sqrt
-        np.divide(m, scratch, out=scratch)
-        scratch *= lr * bias_2_sqrt / bias_1
+        sum_scale = bias_2_sqrt / math.sqrt(1 - self.beta_2)
+        np.sqrt(v_sum, out=scratch)
+        scratch += self.epsilon * sum_scale
+        np.divide(m_sum, scratch, out=scratch)
+        scratch *= lr * (1 - self.beta_1) / (1 - self.beta_1**t) * sum_scale
         param -= scratch
 
 

@@ -50,8 +50,11 @@ def _require_compiled(model, action: str) -> None:
         raise RuntimeError(f"Call model.compile(loss=..., optimizer=...) before model.{action}().")
 
 
-def as_inputs(model, x, name: str = "x") -> list[np.ndarray]:
-    """Validate ``x`` against the model's inputs; returns one array per input (no copy)."""
+def as_inputs(model, x, name: str = "x", check_finite: bool = True) -> list[np.ndarray]:
+    """Validate ``x`` against the model's inputs; returns one array per input (no copy).
+
+    ``check_finite=False`` skips the NaN / inf scan of the inputs (``predict`` scans its
+    much smaller output instead, and the inputs only when the output is not finite)."""
     if getattr(model, "output_layer", None) is None:  # a Sequential built from its first data
         first = x[0] if isinstance(x, (list, tuple)) and x and isinstance(x[0], np.ndarray) else x
         model.build(_numeric_array(name, first).shape[1:])
@@ -72,7 +75,8 @@ def as_inputs(model, x, name: str = "x") -> list[np.ndarray]:
                 f"{', '.join(map(str, layer.shape))}{',' if len(layer.shape) == 1 else ''}): "
                 f"feature shape {layer.shape}, got {array.shape[1:]}."
             )
-        _check_finite(label, array)
+        if check_finite:
+            _check_finite(label, array)
     lengths = {len(a) for a in arrays}
     if len(lengths) > 1:
         raise ValueError(f"The input arrays have different numbers of samples: {[len(a) for a in arrays]}.")
@@ -431,9 +435,13 @@ def evaluate(model, x, y, batch_size=32, sample_weight=None, verbose=0) -> dict:
 def predict(model, x, batch_size=32, verbose=0) -> np.ndarray:
     if batch_size is not None:
         batch_size = _check_positive_int("batch_size", batch_size)
-    xs = as_inputs(model, x)
+    xs = as_inputs(model, x, check_finite=False)
     n = len(xs[0])
     out = np.empty((n,) + tuple(model.output_shape), dtype=model.dtype)
     for rows in _batches(n, batch_size):
         out[rows] = model.forward(_take(xs, rows, model.dtype), training=False)
+    if out.size and not (np.isfinite(out.min()) and np.isfinite(out.max())):
+        # A NaN prediction: blame the input if it holds NaN / inf (the error fit would give).
+        for i, array in enumerate(xs):
+            _check_finite("x" if len(xs) == 1 else f"x[{i}]", array)
     return out

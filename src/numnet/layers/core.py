@@ -142,7 +142,9 @@ class Dense(ActivatedLayer):
             error2d = error
         self.grads["kernel"] = np.matmul(x.T, error2d, out=self.grad_buffer("kernel"))
         if self.use_bias:
-            self.grads["bias"] = np.sum(error2d, axis=0, out=self.grad_buffer("bias"))
+            # The column sum as a product with ones: BLAS does it 3-4x faster than np.sum(axis=0).
+            ones = np.ones(len(error2d), dtype=error2d.dtype)
+            self.grads["bias"] = np.matmul(ones, error2d, out=self.grad_buffer("bias"))
         if not self.needs_input_error:
             return None
         return error @ self.params["kernel"].T
