@@ -136,3 +136,63 @@ def test_pooling_rejects_a_pool_larger_than_the_input_at_build_time():
     with pytest.raises(ValueError, match=r"pool spans 3x3 pixels .* input is only 2x5"):
         MaxPool2D(3).build_for((2, 5, 1))
     AveragePooling2D(3, padding="same").build_for((2, 5, 1))  # 'same' pads up to the pool
+
+
+def _reference_max_pool(x, pool, strides, g):
+    """Loops over every window: forward max, backward to the first maximum (row-major)."""
+    n, h, w, c = x.shape
+    oh, ow = (h - pool[0]) // strides[0] + 1, (w - pool[1]) // strides[1] + 1
+    y, dx = np.empty((n, oh, ow, c)), np.zeros_like(x)
+    for s in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for k in range(c):
+                    window = x[s, i * strides[0] : i * strides[0] + pool[0], j * strides[1] : j * strides[1] + pool[1], k]
+                    a, b = np.unravel_index(np.argmax(window), window.shape)
+                    y[s, i, j, k] = window[a, b]
+                    dx[s, i * strides[0] + a, j * strides[1] + b, k] += g[s, i, j, k]
+    return y, dx
+
+
+@pytest.mark.parametrize(
+    "pool, strides", [((2, 2), (2, 2)), ((3, 3), (1, 1)), ((2, 3), (1, 2)), ((3, 2), (3, 2)), ((2, 2), (3, 3))]
+)
+def test_max_pool_matches_a_per_window_argmax_on_ties(pool, strides):
+    # Integer values in {0, 1, 2}: most windows hold several maxima; tiling, overlapping
+    # and gapped windows (stride > pool) all send the gradient to the first one only.
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 3, (3, 8, 7, 2)).astype(np.float64)
+    layer = MaxPool2D(pool, strides=strides)
+    y = layer.forward(x)
+    g = rng.standard_normal(y.shape)
+    y_ref, dx_ref = _reference_max_pool(x, pool, strides, g)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_allclose(layer.backward(g), dx_ref, rtol=1e-12, atol=1e-12)
+
+
+def test_max_pool_window_with_nan_outputs_nan_and_sends_the_gradient_to_the_first_nan():
+    x = np.array([[1.0, np.nan], [np.nan, 5.0]]).reshape(1, 2, 2, 1)
+    layer = MaxPool2D(2)
+    assert np.isnan(layer.forward(x).item())
+    np.testing.assert_array_equal(layer.backward(np.full((1, 1, 1, 1), 3.0)).reshape(2, 2), [[0, 3], [0, 0]])
+
+
+@pytest.mark.parametrize("cls", [MaxPool2D, AveragePooling2D])
+def test_pooling_after_the_input_computes_no_input_gradient(cls):
+    import numnet
+
+    model = numnet.Sequential([numnet.Input((4, 4, 2)), cls(2), numnet.Flatten(), numnet.Dense(3)])
+    model.compile(loss="mse", optimizer="sgd")
+    pool = next(layer for layer in model.layers if isinstance(layer, cls))
+    assert pool.needs_input_error is False
+    x = np.random.default_rng(0).standard_normal((5, 4, 4, 2)).astype(np.float32)
+    model.fit(x, np.zeros((5, 3), np.float32), epochs=1, batch_size=5, verbose=0)
+    assert pool.backward(np.ones((5, 2, 2, 2), np.float32)) is None
+
+
+def test_max_pool_gives_the_same_output_in_training_and_inference():
+    import numnet
+
+    model = numnet.Sequential([numnet.Input((6, 6, 3)), numnet.Conv2D(2, 3), MaxPool2D(2), numnet.Flatten()])
+    x = np.random.default_rng(1).standard_normal((4, 6, 6, 3)).astype(np.float32)
+    np.testing.assert_array_equal(model.forward([x], training=True), model.forward([x], training=False))

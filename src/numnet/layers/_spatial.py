@@ -99,16 +99,36 @@ def windows(xp: np.ndarray, window, strides, dilation, out_hw) -> np.ndarray:
     )
 
 
+def shifted(xp: np.ndarray, a: int, b: int, strides, dilation, out_hw) -> np.ndarray:
+    """The pixels that kernel position ``(a, b)`` sees in every window, as an
+    ``(N, out_h, out_w, C)`` view: ``xp[n, i * sh + a * dh, j * sw + b * dw, c]``."""
+    r, s = a * dilation[0], b * dilation[1]
+    return xp[:, r : r + (out_hw[0] - 1) * strides[0] + 1 : strides[0], s : s + (out_hw[1] - 1) * strides[1] + 1 : strides[1]]
+
+
+def covers_once(padded_hw, window, strides, dilation, out_hw) -> bool:
+    """Whether every pixel of the padded input lies in exactly one window (windows tile
+    it: no overlap, no gap), so an adjoint can assign instead of zero-fill-and-add."""
+    return all(
+        d == 1 and s == k and o * s == size
+        for size, k, s, d, o in zip(padded_hw, window, strides, dilation, out_hw)
+    )
+
+
 def scatter_windows(dwin: np.ndarray, padded_shape, strides, dilation) -> np.ndarray:
     """col2im, the adjoint of ``windows``: sum ``dwin (N, oh, ow, kh, kw, C)`` back into an
-    array of ``padded_shape``. One strided add per kernel position (kh * kw of them)."""
+    array of ``padded_shape``. One strided add per kernel position (kh * kw of them); when
+    the windows tile the input exactly, one strided assignment each and no zero fill."""
     n, oh, ow, kh, kw, c = dwin.shape
-    dxp = np.zeros(padded_shape, dtype=dwin.dtype)
+    once = covers_once(padded_shape[1:3], (kh, kw), strides, dilation, (oh, ow))
+    dxp = (np.empty if once else np.zeros)(padded_shape, dtype=dwin.dtype)
     for a in range(kh):
-        r = a * dilation[0]
         for b in range(kw):
-            s = b * dilation[1]
-            dxp[:, r : r + (oh - 1) * strides[0] + 1 : strides[0], s : s + (ow - 1) * strides[1] + 1 : strides[1]] += dwin[:, :, :, a, b]
+            target = shifted(dxp, a, b, strides, dilation, (oh, ow))
+            if once:
+                target[...] = dwin[:, :, :, a, b]
+            else:
+                target += dwin[:, :, :, a, b]
     return dxp
 
 

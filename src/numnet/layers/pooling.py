@@ -32,25 +32,39 @@ class _Pool2D(Layer):
         rows, cols = self._plan(input_shape)
         return (rows[0], cols[0], input_shape[-1])
 
-    def _windows(self, input):
-        """The input's pooling windows, ``(n, oh, ow, ph * pw, c)`` (a copy)."""
+    def _pad_input(self, input):
+        """Validate, pad as planned and remember what backward needs; returns the padded
+        input ``xp (n, Hp, Wp, c)`` (the input itself when there is no padding)."""
         if not self.built:
             self.build_for(input.shape[1:])
         rows, cols = self._plan(input.shape[1:])
         self.input = input
         self._pads = rows, cols
-        xp = _spatial.pad(input, rows, cols, self._pad_value)
-        self._padded_shape = xp.shape
-        win = _spatial.windows(xp, self.pool_size, self.strides, (1, 1), (rows[0], cols[0]))
-        n, oh, ow, ph, pw, c = win.shape
-        return win.reshape(n, oh, ow, ph * pw, c)
+        self._out_hw = rows[0], cols[0]
+        self._xp = _spatial.pad(input, rows, cols, self._pad_value)
+        return self._xp
 
-    def _scatter(self, dwin):
-        """Send ``dwin (n, oh, ow, ph * pw, c)`` back to the input's pixels."""
-        n, oh, ow, _, c = dwin.shape
-        dwin = dwin.reshape(n, oh, ow, *self.pool_size, c)
-        dxp = _spatial.scatter_windows(dwin, self._padded_shape, self.strides, (1, 1))
-        return _spatial.crop(dxp, *self._pads)
+    def _positions(self):
+        """The window's pixels, ``(a, b)`` in row-major order, each with its strided view
+        ``(n, oh, ow, c)`` of the padded input: one whole-array operation per pixel of
+        the window, never a copy of the windows."""
+        for a in range(self.pool_size[0]):
+            for b in range(self.pool_size[1]):
+                yield a, b, _spatial.shifted(self._xp, a, b, self.strides, (1, 1), self._out_hw)
+
+    def _new_input_error(self, dtype):
+        """The padded input's gradient, to fill one window pixel at a time. Left
+        uninitialised when the windows tile the padded input exactly (every pixel is
+        written once); zeros otherwise (overlaps add, gaps stay 0)."""
+        tiles = _spatial.covers_once(self._xp.shape[1:3], self.pool_size, self.strides, (1, 1), self._out_hw)
+        return (np.empty if tiles else np.zeros)(self._xp.shape, dtype=dtype)
+
+    def _input_error_slice(self, dxp, a, b):
+        return _spatial.shifted(dxp, a, b, self.strides, (1, 1), self._out_hw)
+
+    @property
+    def _overlapping(self) -> bool:
+        return any(s < p for s, p in zip(self.strides, self.pool_size))
 
     def get_config(self) -> dict:
         return {
@@ -64,20 +78,49 @@ class _Pool2D(Layer):
 class MaxPool2D(_Pool2D):
     """``y[n, i, j, c] = max`` over the window at ``(i, j)``; "same" pads with -inf, so
     padding never wins. Backward sends ``dL/dy`` to the window's argmax only, the first
-    maximum in row-major window order on ties (as PyTorch does)."""
+    maximum in row-major window order on ties (as PyTorch does); a window holding a NaN
+    outputs NaN and sends its gradient to its first NaN.
+
+    Forward: a running ``np.maximum`` over the ``ph * pw`` strided views of the input (one
+    per window pixel). Training and inference compute the same thing; the argmax is not
+    stored but found in backward by comparing each view with ``y`` ("first" = equal and
+    no earlier pixel of the window equal), so inference pays for nothing it does not use.
+    """
 
     _pad_value = -np.inf
 
     def forward(self, input):
-        win = self._windows(input)
-        self._argmax = win.argmax(axis=3)[:, :, :, None, :]  # (n, oh, ow, 1, c)
-        self.output = np.take_along_axis(win, self._argmax, axis=3)[:, :, :, 0, :]
-        return self.output
+        self._pad_input(input)
+        views = [view for _, _, view in self._positions()]
+        y = np.maximum(views[0], views[1]) if len(views) > 1 else views[0].copy()
+        for view in views[2:]:
+            np.maximum(y, view, out=y)
+        self.output = y
+        return y
 
     def backward(self, output_error):
-        positions = np.arange(self.pool_size[0] * self.pool_size[1])[:, None]  # (ph*pw, 1)
-        dwin = (self._argmax == positions) * output_error[:, :, :, None, :]
-        return self._scatter(dwin)
+        if not self.needs_input_error:
+            return None
+        y = self.output
+        dxp = self._new_input_error(output_error.dtype)
+        overlapping = self._overlapping
+        has_nan = y.dtype.kind == "f" and bool(np.isnan(y).any())
+        taken = None  # (n, oh, ow, c) bool: the window's maximum was found at an earlier pixel
+        for a, b, view in self._positions():
+            hit = view == y
+            if has_nan:
+                hit |= view != view  # a NaN window's maximum is its first NaN
+            first = hit if taken is None else hit > taken  # for booleans, hit > taken is hit & ~taken
+            target = self._input_error_slice(dxp, a, b)
+            if overlapping:
+                target += first * output_error
+            else:
+                np.multiply(output_error, first, out=target)
+            if taken is None:
+                taken = hit
+            else:
+                taken |= hit
+        return _spatial.crop(dxp, *self._pads)
 
 
 class AveragePooling2D(_Pool2D):
@@ -86,13 +129,19 @@ class AveragePooling2D(_Pool2D):
     With ``padding="same"`` the padded pixels are *excluded* from the mean, as in Keras /
     TensorFlow (PyTorch's ``count_include_pad=False``): a border window divides by the
     number of real pixels it covers. Backward: each pixel of a window gets ``dL/dy / count``.
+    Forward and backward run one strided whole-array operation per window pixel.
     """
 
     def forward(self, input):
-        win = self._windows(input)
+        self._pad_input(input)
         self._count = self._real_pixels(input.shape[1:3], input.dtype)  # (oh, ow, 1)
-        self.output = win.sum(axis=3) / self._count
-        return self.output
+        views = [view for _, _, view in self._positions()]
+        total = views[0] + views[1] if len(views) > 1 else views[0].copy()
+        for view in views[2:]:
+            total += view
+        total /= self._count
+        self.output = total
+        return total
 
     def _real_pixels(self, hw, dtype):
         """How many real (unpadded) pixels each window covers, ``(oh, ow, 1)``."""
@@ -102,9 +151,19 @@ class AveragePooling2D(_Pool2D):
         return win.sum(axis=(3, 4))[0]
 
     def backward(self, output_error):
-        share = (output_error / self._count)[:, :, :, None, :]
-        n, oh, ow, c = output_error.shape
-        return self._scatter(np.broadcast_to(share, (n, oh, ow, self.pool_size[0] * self.pool_size[1], c)))
+        if not self.needs_input_error:
+            return None
+        share = output_error / self._count
+        dxp = self._new_input_error(share.dtype)
+        overlapping = self._overlapping
+        for a in range(self.pool_size[0]):
+            for b in range(self.pool_size[1]):
+                target = self._input_error_slice(dxp, a, b)
+                if overlapping:
+                    target += share
+                else:
+                    target[...] = share
+        return _spatial.crop(dxp, *self._pads)
 
 
 class _GlobalPool2D(Layer):
