@@ -157,23 +157,26 @@ def _reference_max_pool(x, pool, strides, g):
 @pytest.mark.parametrize(
     "pool, strides", [((2, 2), (2, 2)), ((3, 3), (1, 1)), ((2, 3), (1, 2)), ((3, 2), (3, 2)), ((2, 2), (3, 3))]
 )
-def test_max_pool_matches_a_per_window_argmax_on_ties(pool, strides):
+@pytest.mark.parametrize("training", [False, True])
+def test_max_pool_matches_a_per_window_argmax_on_ties(pool, strides, training):
     # Integer values in {0, 1, 2}: most windows hold several maxima; tiling, overlapping
-    # and gapped windows (stride > pool) all send the gradient to the first one only.
+    # and gapped windows (stride > pool) all send the gradient to the first one only, both
+    # from the index recorded in training and from backward's comparison after inference.
     rng = np.random.default_rng(7)
     x = rng.integers(0, 3, (3, 8, 7, 2)).astype(np.float64)
     layer = MaxPool2D(pool, strides=strides)
-    y = layer.forward(x)
+    y = layer.forward(x, training=training)
     g = rng.standard_normal(y.shape)
     y_ref, dx_ref = _reference_max_pool(x, pool, strides, g)
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_allclose(layer.backward(g), dx_ref, rtol=1e-12, atol=1e-12)
 
 
-def test_max_pool_window_with_nan_outputs_nan_and_sends_the_gradient_to_the_first_nan():
+@pytest.mark.parametrize("training", [False, True])
+def test_max_pool_window_with_nan_outputs_nan_and_sends_the_gradient_to_the_first_nan(training):
     x = np.array([[1.0, np.nan], [np.nan, 5.0]]).reshape(1, 2, 2, 1)
     layer = MaxPool2D(2)
-    assert np.isnan(layer.forward(x).item())
+    assert np.isnan(layer.forward(x, training=training).item())
     np.testing.assert_array_equal(layer.backward(np.full((1, 1, 1, 1), 3.0)).reshape(2, 2), [[0, 3], [0, 0]])
 
 

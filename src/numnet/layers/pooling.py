@@ -82,44 +82,70 @@ class MaxPool2D(_Pool2D):
     outputs NaN and sends its gradient to its first NaN.
 
     Forward: a running ``np.maximum`` over the ``ph * pw`` strided views of the input (one
-    per window pixel). Training and inference compute the same thing; the argmax is not
-    stored but found in backward by comparing each view with ``y`` ("first" = equal and
-    no earlier pixel of the window equal), so inference pays for nothing it does not use.
+    per window pixel), never a copy of the windows. In training it also records, in a
+    small integer array of the output's shape, which pixel of each window holds the first
+    maximum (the last pixel at which the running maximum strictly grew), while the input
+    is still in cache; backward then needs only that index and ``dL/dy``. In inference
+    nothing is recorded; a backward after an inference forward finds the first maximum
+    by comparing each view with ``y``.
     """
 
     _pad_value = -np.inf
 
-    def forward(self, input):
+    def forward(self, input, training=False):
         self._pad_input(input)
         views = [view for _, _, view in self._positions()]
-        y = np.maximum(views[0], views[1]) if len(views) > 1 else views[0].copy()
-        for view in views[2:]:
-            np.maximum(y, view, out=y)
+        self._first = None
+        if not training:
+            y = np.maximum(views[0], views[1]) if len(views) > 1 else views[0].copy()
+            for view in views[2:]:
+                np.maximum(y, view, out=y)
+        else:
+            y = views[0].copy()
+            index_type = np.min_scalar_type(len(views) - 1)
+            first = np.zeros(y.shape, dtype=index_type)
+            for k, view in enumerate(views[1:], start=1):
+                # first = k where view > y: since k grows, first = max(first, k * (view > y)).
+                grew = (view > y).view(np.uint8).astype(index_type, copy=False)
+                grew *= index_type.type(k)
+                np.maximum(first, grew, out=first)
+                np.maximum(y, view, out=y)
+            # A NaN stops the running maximum from growing; leave such batches to backward's comparison.
+            self._first = None if y.dtype.kind == "f" and np.isnan(y).any() else first
         self.output = y
         return y
 
-    def backward(self, output_error):
-        if not self.needs_input_error:
-            return None
+    def _first_maxima(self):
+        """For each window pixel ``(a, b)``: a boolean ``(n, oh, ow, c)``, True where that
+        pixel is its window's first maximum."""
+        if self._first is not None:
+            for k, (a, b, _) in enumerate(self._positions()):
+                yield a, b, self._first == k
+            return
         y = self.output
-        dxp = self._new_input_error(output_error.dtype)
-        overlapping = self._overlapping
         has_nan = y.dtype.kind == "f" and bool(np.isnan(y).any())
-        taken = None  # (n, oh, ow, c) bool: the window's maximum was found at an earlier pixel
+        taken = None  # True where the window's maximum was found at an earlier pixel
         for a, b, view in self._positions():
             hit = view == y
             if has_nan:
                 hit |= view != view  # a NaN window's maximum is its first NaN
-            first = hit if taken is None else hit > taken  # for booleans, hit > taken is hit & ~taken
+            yield a, b, (hit if taken is None else hit > taken)  # for booleans, > is "and not"
+            if taken is None:
+                taken = hit
+            else:
+                taken |= hit
+
+    def backward(self, output_error):
+        if not self.needs_input_error:
+            return None
+        dxp = self._new_input_error(output_error.dtype)
+        overlapping = self._overlapping
+        for a, b, first in self._first_maxima():
             target = self._input_error_slice(dxp, a, b)
             if overlapping:
                 target += first * output_error
             else:
                 np.multiply(output_error, first, out=target)
-            if taken is None:
-                taken = hit
-            else:
-                taken |= hit
         return _spatial.crop(dxp, *self._pads)
 
 
