@@ -99,6 +99,32 @@ def windows(xp: np.ndarray, window, strides, dilation, out_hw) -> np.ndarray:
     )
 
 
+def im2col(xp: np.ndarray, window, strides, dilation, out_hw, out=None) -> np.ndarray:
+    """The windows of ``xp (N, Hp, Wp, C)`` as one contiguous matrix
+    ``(N * out_h * out_w, kh * kw * C)``, row ``(n, i, j)`` holding the window at ``(i, j)``
+    in ``(a, b, c)`` order (the layout of a ``(kh, kw, C, filters)`` kernel). Written into
+    ``out`` when given: an array of that shape whose rows may be strided (e.g. the first
+    columns of a wider matrix) but whose columns are contiguous.
+
+    One copy of the strided view; with a single channel, one copy per kernel position
+    instead, whose inner runs are whole output rows rather than single pixels (numpy
+    copies a view with a size-1 last axis element by element, about 4x slower).
+    """
+    n, c = xp.shape[0], xp.shape[3]
+    (kh, kw), (oh, ow) = window, out_hw
+    if out is None:
+        out = np.empty((n * oh * ow, kh * kw * c), dtype=xp.dtype)
+    blocks = out.view()
+    blocks.shape = (n, oh, ow, kh, kw, c)  # raises rather than copy: writes must reach out
+    if c == 1:
+        for a in range(kh):
+            for b in range(kw):
+                blocks[:, :, :, a, b, :] = shifted(xp, a, b, strides, dilation, out_hw)
+    else:
+        np.copyto(blocks, windows(xp, window, strides, dilation, out_hw))
+    return out
+
+
 def shifted(xp: np.ndarray, a: int, b: int, strides, dilation, out_hw) -> np.ndarray:
     """The pixels that kernel position ``(a, b)`` sees in every window, as an
     ``(N, out_h, out_w, C)`` view: ``xp[n, i * sh + a * dh, j * sw + b * dw, c]``."""
@@ -115,20 +141,26 @@ def covers_once(padded_hw, window, strides, dilation, out_hw) -> bool:
     )
 
 
-def scatter_windows(dwin: np.ndarray, padded_shape, strides, dilation) -> np.ndarray:
-    """col2im, the adjoint of ``windows``: sum ``dwin (N, oh, ow, kh, kw, C)`` back into an
-    array of ``padded_shape``. One strided add per kernel position (kh * kw of them); when
-    the windows tile the input exactly, one strided assignment each and no zero fill."""
-    n, oh, ow, kh, kw, c = dwin.shape
+def col2im(parts: np.ndarray, padded_shape, strides, dilation) -> np.ndarray:
+    """The adjoint of ``im2col``: sum ``parts (kh, kw, N, out_h, out_w, C)``, where
+    ``parts[a, b]`` is the gradient reaching the pixels kernel position ``(a, b)`` sees,
+    back into an array of ``padded_shape``. One strided add per kernel position (an
+    assignment, and no zero fill, when the windows tile the input exactly).
+
+    Kernel-position-major ``parts`` (a stacked product ``d @ kernel[a, b].T``) makes each
+    add run over whole contiguous output rows; the window-major layout of ``im2col``'s
+    matrix would make numpy add runs of only C values (about 1.7x slower).
+    """
+    kh, kw, n, oh, ow, c = parts.shape
     once = covers_once(padded_shape[1:3], (kh, kw), strides, dilation, (oh, ow))
-    dxp = (np.empty if once else np.zeros)(padded_shape, dtype=dwin.dtype)
+    dxp = (np.empty if once else np.zeros)(padded_shape, dtype=parts.dtype)
     for a in range(kh):
         for b in range(kw):
             target = shifted(dxp, a, b, strides, dilation, (oh, ow))
             if once:
-                target[...] = dwin[:, :, :, a, b]
+                target[...] = parts[a, b]
             else:
-                target += dwin[:, :, :, a, b]
+                target += parts[a, b]
     return dxp
 
 
