@@ -71,9 +71,10 @@ class Conv2D(ActivatedLayer):
         rows, cols = self._plan(input_shape)
         return (rows[0], cols[0], self.filters)
 
-    # In inference the im2col matrix is built and multiplied a few samples at a time, so
-    # that each piece (about this many bytes) is still in cache when BLAS reads it: the
-    # whole matrix of a large predict batch is kh*kw times the input (hundreds of MB).
+    # In inference the layer runs a few samples at a time: im2col, product and activation
+    # of each piece (about this many bytes) stay in cache, and only the activated output
+    # goes to memory. Whole-batch, the im2col matrix of a large predict batch is kh*kw
+    # times the input, and z is written, read back and written again activated.
     _INFERENCE_CHUNK_BYTES = 2 << 20
 
     def forward(self, input, training=False):
@@ -86,21 +87,44 @@ class Conv2D(ActivatedLayer):
         out_hw = rows[0], cols[0]
         weights = self._stacked_weights()
         n, per_sample = input.shape[0], out_hw[0] * out_hw[1]
-        z = np.empty((n * per_sample, self.filters), dtype=np.result_type(input.dtype, weights.dtype))
+        dtype = np.result_type(input.dtype, weights.dtype)
         if training:
             # One matrix for the whole batch, kept for the kernel gradient.
             self._cols = self._im2col(self._xp, out_hw)
-            np.matmul(self._cols, weights, out=z)
-        else:
-            self._cols = None  # backward, if called, rebuilds it from self._xp
-            step = max(1, self._INFERENCE_CHUNK_BYTES // (per_sample * weights.shape[0] * input.itemsize))
-            buffer = self._im2col_buffer(min(n, step) * per_sample, input.dtype)
-            for start in range(0, n, step):
-                stop = min(n, start + step)
-                piece = self._im2col(self._xp[start:stop], out_hw, buffer[: (stop - start) * per_sample])
-                np.matmul(piece, weights, out=z[start * per_sample : stop * per_sample])
-        self.output = self._activate(z.reshape(n, *out_hw, self.filters))
-        return self.output
+            z = np.matmul(self._cols, weights)
+            self.output = self._activate(z.reshape(n, *out_hw, self.filters))
+            return self.output
+        self._cols = None  # a backward after this rebuilds cols (and z) from self._xp
+        width = max(weights.shape)
+        step = max(1, self._INFERENCE_CHUNK_BYTES // (per_sample * width * np.dtype(dtype).itemsize))
+        buffer = self._im2col_buffer(min(n, step) * per_sample, input.dtype)
+        y = np.empty((n * per_sample, self.filters), dtype=dtype)
+        z = np.empty((min(n, step) * per_sample, self.filters), dtype=dtype)
+        function = None if self.activation is None else self.activation.activation
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            size = (stop - start) * per_sample
+            piece = self._im2col(self._xp[start:stop], out_hw, buffer[:size])
+            if function is None:
+                np.matmul(piece, weights, out=y[start * per_sample : start * per_sample + size])
+            else:
+                np.matmul(piece, weights, out=z[:size])
+                # Rows are whole samples, so softmax (over the filters) is unaffected.
+                y[start * per_sample : start * per_sample + size] = function(z[:size])
+        y = y.reshape(n, *out_hw, self.filters)
+        if self.activation is not None:
+            self.activation.input, self.activation.output = None, y
+        self.output = y
+        return y
+
+    def backward(self, output_error):
+        if self._cols is None:
+            # Forward ran in inference mode, which keeps neither cols nor z: rebuild them.
+            self._cols = self._im2col(self._xp, output_error.shape[1:3])
+            if self.activation is not None:
+                z = self._cols @ self._stacked_weights()
+                self.activation.input = z.reshape(output_error.shape[:3] + (self.filters,))
+        return super().backward(output_error)
 
     def _stacked_weights(self):
         """``(kh*kw*in, filters)`` kernel, with the bias as one more row when there is one:
@@ -131,7 +155,7 @@ class Conv2D(ActivatedLayer):
         d = error.reshape(-1, self.filters)
         cols = self._cols
         if cols is None:  # forward ran in inference mode
-            cols = self._im2col(self._xp, error.shape[1:3])
+            cols = self._cols = self._im2col(self._xp, error.shape[1:3])
         kernel_grad = self.grad_buffer("kernel")
         if kernel_grad is None:
             kernel_grad = np.empty_like(kernel)
