@@ -25,8 +25,8 @@ class Conv2D(ActivatedLayer):
     Forward: the windows of ``xp`` are gathered into ``cols (n*oh*ow, kh*kw*in + 1)``
     (im2col, with a last column of ones when there is a bias) and
     ``z = cols @ [kernel.reshape(kh*kw*in, filters); bias]``. Training keeps ``cols`` for
-    backward; inference builds and multiplies it a few samples at a time (in cache) and
-    keeps nothing. Backward, for ``d = dL/dz``: ``[dL/dkernel; dL/dbias] = cols^T d``, and
+    backward; inference builds it, multiplies it and applies the activation a few samples
+    at a time (in cache), keeping neither ``cols`` nor ``z``. Backward, for ``d = dL/dz``: ``[dL/dkernel; dL/dbias] = cols^T d``, and
     ``dL/dx`` sums ``d @ kernel[a, b]^T`` (one stacked product) back over the windows
     (col2im, one strided add per kernel position). No ``dL/dx`` for a layer fed by Input.
     """
