@@ -53,7 +53,7 @@ def _bad_calls():
     x_nan[3, 1] = np.nan
     x_inf[5, 0] = np.inf
     return {
-        "feature shape": (ValueError, r"x has shape \(40, 3\).*expects \(n_samples, 4,\).*got \(3,\)",
+        "feature shape": (ValueError, r"x has shape \(40, 3\).*expects \(n_samples, 4\).*got \(3,\)",
                           dict(x=X[:, :3], y=Y)),
         "rank": (ValueError, r"feature shape \(4,\), got \(4, 1\)", dict(x=X[..., None], y=Y)),
         "length": (ValueError, "x has 40 samples but y has 39", dict(x=X, y=Y[:-1])),
@@ -151,7 +151,7 @@ def test_cross_entropy_targets_outside_zero_one_are_refused():
 
 def test_evaluate_and_predict_check_their_input():
     model = _classifier()
-    with pytest.raises(ValueError, match=r"expects \(n_samples, 4,\)"):
+    with pytest.raises(ValueError, match=r"expects \(n_samples, 4\)"):
         model.predict(X[:, :2])
     with pytest.raises(ValueError, match="x contains NaN"):
         model.predict(np.full((2, 4), np.nan))

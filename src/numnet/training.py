@@ -72,7 +72,7 @@ def as_inputs(model, x, name: str = "x", check_finite: bool = True) -> list[np.n
         if array.shape[1:] != layer.shape:
             raise ValueError(
                 f"{label} has shape {array.shape}, but input {layer.name!r} expects (n_samples, "
-                f"{', '.join(map(str, layer.shape))}{',' if len(layer.shape) == 1 else ''}): "
+                f"{', '.join(map(str, layer.shape))}): "
                 f"feature shape {layer.shape}, got {array.shape[1:]}."
             )
         if check_finite:
