@@ -199,3 +199,11 @@ def test_max_pool_gives_the_same_output_in_training_and_inference():
     model = numnet.Sequential([numnet.Input((6, 6, 3)), numnet.Conv2D(2, 3), MaxPool2D(2), numnet.Flatten()])
     x = np.random.default_rng(1).standard_normal((4, 6, 6, 3)).astype(np.float32)
     np.testing.assert_array_equal(model.forward([x], training=True), model.forward([x], training=False))
+
+
+@pytest.mark.parametrize("kwargs", [dict(pool_size=1), dict(pool_size=2), dict(pool_size=3, strides=1, padding="same")])
+def test_max_pool_inference_in_blocks_of_samples_equals_training(kwargs, monkeypatch):
+    monkeypatch.setattr(MaxPool2D, "_INFERENCE_BLOCK_BYTES", 100)  # one or two samples per block
+    x = np.random.default_rng(0).standard_normal((37, 9, 8, 5)).astype(np.float32)
+    layer = MaxPool2D(**kwargs)
+    np.testing.assert_array_equal(layer.forward(x), layer.forward(x, training=True))

@@ -91,15 +91,25 @@ class MaxPool2D(_Pool2D):
     """
 
     _pad_value = -np.inf
+    _INFERENCE_BLOCK_BYTES = 256 << 10
 
     def forward(self, input, training=False):
         self._pad_input(input)
         views = [view for _, _, view in self._positions()]
         self._first = None
         if not training:
-            y = np.maximum(views[0], views[1]) if len(views) > 1 else views[0].copy()
-            for view in views[2:]:
-                np.maximum(y, view, out=y)
+            # A few samples at a time, so the running maximum stays in cache (a large
+            # predict batch's output is tens of MB).
+            y = np.empty(views[0].shape, dtype=views[0].dtype)
+            step = max(1, self._INFERENCE_BLOCK_BYTES // max(1, y[:1].nbytes))
+            for start in range(0, y.shape[0], step):
+                part, block = y[start : start + step], [view[start : start + step] for view in views]
+                if len(block) == 1:
+                    np.copyto(part, block[0])
+                else:
+                    np.maximum(block[0], block[1], out=part)
+                for view in block[2:]:
+                    np.maximum(part, view, out=part)
         else:
             y = views[0].copy()
             index_type = np.min_scalar_type(len(views) - 1)
