@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from numnet import Activation
 from numnet import activation_functions as af
 
 # Overflow, 0/0 and division by zero are the failures; underflow to 0 is exact and silent
@@ -201,3 +202,24 @@ def test_dtype_is_preserved(name, dtype):
 
 def test_names_lists_every_activation_and_alias():
     assert set(af.NAMES) == set(ALL_NAMES)
+
+
+@pytest.mark.parametrize("name", ["linear", "relu", "tanh", "softmax"])
+def test_in_place_forms_equal_the_functions_and_need_only_the_output(name):
+    x = np.random.default_rng(3).standard_normal((5, 7)).astype(np.float32) * 4
+    function, _ = af.get_function(name)
+    in_place = af.get_in_place(name)
+    target = x.copy()
+    result = in_place(target)
+    np.testing.assert_array_equal(result, function(x))
+    assert result is target or name == "linear"  # written into its argument
+    assert af.get_output_derivative(name) is not None
+
+
+def test_activations_without_an_in_place_form_keep_their_input():
+    assert af.get_in_place("sigmoid") is None and af.get_in_place("gelu") is None
+    layer = Activation("gelu")
+    x = np.linspace(-3, 3, 12).reshape(3, 4)
+    before = x.copy()
+    layer.forward_owned(x)
+    np.testing.assert_array_equal(x, before)

@@ -177,19 +177,37 @@ def silu_derivative(x, output_error):
     return output_error * (s * (1 + x * (1 - s)))
 
 
+def _relu_in_place(x):
+    return np.maximum(x, 0, out=x)
+
+
+def _tanh_in_place(x):
+    return np.tanh(x, out=x)
+
+
+def _softmax_in_place(x):
+    x -= x.max(axis=-1, keepdims=True)
+    np.exp(x, out=x)
+    x /= x.sum(axis=-1, keepdims=True)
+    return x
+
+
 class _Entry(NamedTuple):
     function: ArrayFn
     derivative: DerivativeFn
     from_output: DerivativeFn | None = None
+    # The same function overwriting its argument: only for activations whose backward
+    # needs just the output, applied by layers to a pre-activation nobody else holds.
+    in_place: ArrayFn | None = None
 
 
 _REGISTRY: dict[str, _Entry] = {
-    "linear": _Entry(linear, linear_derivative, linear_derivative),
-    "relu": _Entry(relu, relu_derivative, _relu_from_output),
+    "linear": _Entry(linear, linear_derivative, linear_derivative, linear),
+    "relu": _Entry(relu, relu_derivative, _relu_from_output, _relu_in_place),
     "leaky_relu": _Entry(leaky_relu, leaky_relu_derivative),
     "sigmoid": _Entry(sigmoid, sigmoid_derivative, _sigmoid_from_output),
-    "tanh": _Entry(tanh, tanh_derivative, _tanh_from_output),
-    "softmax": _Entry(softmax, softmax_derivative, _softmax_from_output),
+    "tanh": _Entry(tanh, tanh_derivative, _tanh_from_output, _tanh_in_place),
+    "softmax": _Entry(softmax, softmax_derivative, _softmax_from_output, _softmax_in_place),
     "elu": _Entry(elu, elu_derivative),
     "selu": _Entry(selu, selu_derivative),
     "gelu": _Entry(gelu, gelu_derivative),
@@ -213,6 +231,12 @@ def get_function(name: str) -> tuple[ArrayFn, DerivativeFn]:
     """
     entry = _REGISTRY[canonical_name(name)]
     return entry.function, entry.derivative
+
+
+def get_in_place(name: str) -> ArrayFn | None:
+    """``function(x)`` computed into ``x`` itself, or None where numnet has no such form.
+    Every activation with one also has ``get_output_derivative``."""
+    return _REGISTRY[canonical_name(name)].in_place
 
 
 def get_output_derivative(name: str) -> DerivativeFn | None:

@@ -22,10 +22,21 @@ class Activation(Layer):
         self.default_name = name is None  # a model may rename it to keep names unique
         self.activation, self.activation_derivative = activation_functions.get_function(key)
         self._derivative_from_output = activation_functions.get_output_derivative(key)
+        self._in_place = activation_functions.get_in_place(key)
 
     def forward(self, input_data):
         self.input = input_data
         self.output = self.activation(input_data)
+        return self.output
+
+    def forward_owned(self, z):
+        """``forward`` for an array that nobody else holds (a layer's fresh pre-activation):
+        overwritten in place where the backward pass needs only the output, which saves
+        allocating and writing a second array of the same size."""
+        if self._in_place is None:
+            return self.forward(z)
+        self.input = None
+        self.output = self._in_place(z)
         return self.output
 
     def backward(self, output_error):

@@ -68,7 +68,8 @@ class ActivatedLayer(Layer):
         self.activation = resolve_activation(activation, self.name)
 
     def _activate(self, z):
-        return z if self.activation is None else self.activation.forward(z)
+        """The activation of ``z``, a fresh array this layer owns (so it may be overwritten)."""
+        return z if self.activation is None else self.activation.forward_owned(z)
 
     def backward(self, output_error):
         if self.activation is not None:
