@@ -307,3 +307,22 @@ def test_several_unnamed_activation_layers_fit_in_one_model():
     model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
     assert model._fused is not None
     assert check_model(model, _x(), LABELS).passed(TOL)
+
+
+def test_a_custom_layer_that_forgets_a_gradient_gets_a_clear_error():
+    class Forgetful(nn.Layer):
+        def build(self, input_shape):
+            self.add_weight("scale", (input_shape[-1],), "ones")
+
+        def forward(self, input):
+            self.input = input
+            return input * self.params["scale"]
+
+        def backward(self, output_error):
+            return output_error * self.params["scale"]  # never stores grads["scale"]
+
+    inputs = Input((3,))
+    model = Model(inputs, Dense(2)(Forgetful()(inputs)))
+    model.compile(loss="mse", optimizer="sgd")
+    with pytest.raises(RuntimeError, match=r"backward must store grads\['scale'\]"):
+        model.fit(np.ones((4, 3)), np.zeros((4, 2)), verbose=0)

@@ -7,7 +7,7 @@ ufunc calls (``Optimizer.step_flat``) instead of a handful per parameter: for sm
 networks the per-call overhead, not the arithmetic, is what the optimizer costs.
 
 Layers stay free to rebind ``grads[name]`` to a new array (custom layers do); ``gather``
-copies such gradients into the buffer. Layers that write into the existing array
+copies such gradients into the buffer. Layers that write into the slot offered to them
 (``Layer.grad_buffer``) avoid that copy.
 """
 
@@ -43,7 +43,8 @@ class FlatParameters:
             param[...] = layer.params[name]
             grad = self.grads[start:stop].reshape(shape)
             layer.params[name] = param
-            layer.grads[name] = grad
+            # Offered, not assigned: a backward that never stores grads[name] is caught by gather.
+            layer.grad_targets[name] = grad
             self.layout.append(((layer.name, name), start, stop, shape))
             self._views.append((layer, name, param, grad))
             start = stop
@@ -62,6 +63,11 @@ class FlatParameters:
         for layer, name, _, grad in self._views:
             current = layer.grads.get(name)
             if current is not grad:
+                if current is None or np.shape(current) != grad.shape:
+                    raise RuntimeError(
+                        f"Layer {layer.name!r}: backward must store grads[{name!r}] with the shape of "
+                        f"params[{name!r}] {grad.shape}, got {None if current is None else np.shape(current)}."
+                    )
                 np.copyto(grad, current)
                 layer.grads[name] = grad
 

@@ -73,6 +73,8 @@ class Layer:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}
+        # Where a model's flat gradient buffer wants each gradient (see grad_buffer).
+        self.grad_targets: dict[str, np.ndarray] = {}
         self.trainable = bool(trainable)
         self.dtype = np.dtype(dtype) if dtype is not None else None
         self.built = False
@@ -132,13 +134,16 @@ class Layer:
         return value
 
     def grad_buffer(self, name: str):
-        """The array that ``grads[name]`` already is, when it can be overwritten in place
-        (``out=`` of the ufunc or matmul computing the new gradient), else None.
+        """An array to write the new ``grads[name]`` into (``out=`` of the ufunc or matmul
+        computing it), else None: the slot a model's flat gradient buffer reserved for it,
+        or the array ``grads[name]`` already is.
 
         During training a model keeps all gradients in one flat buffer; writing into it
         saves a copy per parameter per step. Gradients are overwritten, never accumulated.
         """
-        buffer = self.grads.get(name)
+        buffer = self.grad_targets.get(name)
+        if buffer is None:
+            buffer = self.grads.get(name)
         param = self.params[name]
         if buffer is not None and buffer.shape == param.shape and buffer.dtype == param.dtype:
             return buffer
@@ -151,6 +156,7 @@ class Layer:
             for key in store:
                 store[key] = store[key].astype(self.dtype)
         self.grads = {}
+        self.grad_targets = {}
 
     # --- functional API --------------------------------------------------------------------
     def __call__(self, inputs):
