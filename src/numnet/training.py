@@ -310,7 +310,11 @@ def fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0
     user_callbacks = list(callbacks or [])
     quiet_on_nan = any(isinstance(c, callbacks_module.TerminateOnNaN) for c in user_callbacks)
     history = callbacks_module.History()
-    params = {"epochs": epochs, "steps": n_batches, "batch_size": batch_size, "samples": n_train, "verbose": verbose}
+    log_keys = ["loss"] + [m.name for m in model.metrics]
+    if val is not None:
+        log_keys += [f"val_{key}" for key in log_keys]
+    params = {"epochs": epochs, "steps": n_batches, "batch_size": batch_size, "samples": n_train,
+              "verbose": verbose, "metrics": log_keys}
     hooks = callbacks_module.CallbackList([history, *user_callbacks], model, params)
     progress = _Progress(verbose, epochs, n_batches)
     model.history = history
