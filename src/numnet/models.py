@@ -283,15 +283,6 @@ class Model:
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
 
-    def trainable_params(self):
-        """``(key, param, grad)`` for every trainable parameter, keyed by (layer, name)."""
-        return [
-            ((layer.name, name), param, layer.grads[name])
-            for layer in self.layers
-            if layer.trainable
-            for name, param in layer.params.items()
-        ]
-
     # --- saving and export (numnet.saving, numnet.onnx_export) ------------------------------
     def save(self, path) -> None:
         """Write the whole model (architecture, weights, optimizer state, compile settings) to
