@@ -326,3 +326,11 @@ def test_a_custom_layer_that_forgets_a_gradient_gets_a_clear_error():
     model.compile(loss="mse", optimizer="sgd")
     with pytest.raises(RuntimeError, match=r"backward must store grads\['scale'\]"):
         model.fit(np.ones((4, 3)), np.zeros((4, 2)), verbose=0)
+
+
+def test_first_layer_may_carry_the_input_shape_as_in_keras_2():
+    model = Sequential([Dense(8, activation="relu", input_shape=(4,)), Dense(2)])
+    assert model.input_shape == (4,) and model.output_shape == (2,)
+    assert model.layers[0].params["kernel"].shape == (4, 8)
+    with pytest.raises(ValueError, match="positive integers"):
+        Sequential([Dense(8, input_shape=(0,))])

@@ -369,6 +369,8 @@ class Sequential(Model):
             return
         if layer.inbound or any(layer is l for l in self._stack):
             raise ValueError(f"Layer {layer.name!r} is already part of a model; create a new layer.")
+        if not self._stack and layer.requested_input_shape is not None:
+            self._stack.append(Input(layer.requested_input_shape))  # Dense(8, input_shape=(4,))
         self._stack.append(layer)
         if isinstance(self._stack[0], Input):
             layer(self._stack[-2])

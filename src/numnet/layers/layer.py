@@ -64,9 +64,14 @@ class Layer:
     plain gradient-descent step over ``params`` with ``grads``.
     """
 
-    def __init__(self, name: str | None = None, trainable: bool = True, dtype=None, seed=None) -> None:
+    def __init__(self, name: str | None = None, trainable: bool = True, dtype=None, seed=None,
+                 input_shape=None) -> None:
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"A layer name must be a non-empty string, got {name!r}.")
+        # Keras 2's spelling: the first layer of a Sequential may carry the input shape itself.
+        if isinstance(input_shape, (int, np.integer)):
+            input_shape = (input_shape,)
+        self.requested_input_shape = None if input_shape is None else tuple(input_shape)
         self.name = name or _unique_name(_snake_case(type(self).__name__))
         self.input = None
         self.output = None
