@@ -51,22 +51,9 @@ def test_demo_is_reproducible_with_a_seed(capsys):
     assert ACCURACY_LINE.search(capsys.readouterr().out)[0] == first
 
 
-def test_demo_cnn(capsys):
-    for module in ("numnet.layers.conv", "numnet.layers.pooling", "numnet.layers.reshaping"):
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{module} (Conv2D, MaxPool2D, Flatten) is not written yet")
-    assert cli.main(["demo", "--cnn", "--epochs", "5", "--seed", "1", "--no-plot"]) == 0
-    _check_demo_output(capsys.readouterr().out, seed=1, min_accuracy=0.9)
-
-
-def test_cnn_without_conv_layers_fails_with_a_clear_message(capsys, monkeypatch):
-    real = cli._layer_class
-    monkeypatch.setattr(
-        cli, "_layer_class", lambda *names, module=None: None if names[0] == "Conv2D" else real(*names, module=module)
-    )
-    assert cli.main(["demo", "--cnn", "--no-plot"]) == 1
-    err = capsys.readouterr().err
-    assert "lacks Conv2D, which the CNN demo needs (run the demo without --cnn" in err
+def test_demo_cnn_reaches_98_percent_with_its_defaults(capsys):
+    assert cli.main(["demo", "--cnn", "--no-plot"]) == 0
+    _check_demo_output(capsys.readouterr().out, seed=0, min_accuracy=0.98)
 
 
 def test_version(capsys):
