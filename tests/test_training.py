@@ -527,3 +527,19 @@ def test_functional_model_trains_with_a_list_of_inputs():
     history = model.fit([x[:, :2], x[:, 2:]], y, epochs=30, batch_size=32, verbose=0)
     assert history.history["accuracy"][-1] > 0.9
     assert model.evaluate([x[:, :2], x[:, 2:]], y)["accuracy"] > 0.9
+
+
+def test_fit_and_evaluate_refuse_empty_data_and_predict_returns_an_empty_array():
+    model = _classifier()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="no samples"):
+        model.fit(X[:0], Y[:0], verbose=0)
+    with pytest.raises(ValueError, match="no samples"):
+        model.evaluate(X[:0], Y[:0])
+    _assert_weights(model, before)
+    assert model.predict(X[:0]).shape == (0, 3)
+
+
+def test_a_single_sample_without_its_batch_axis_gets_a_hint():
+    with pytest.raises(ValueError, match=r"For one sample, add the batch axis: x\[None\]"):
+        _classifier().predict(X[0])

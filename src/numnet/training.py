@@ -70,10 +70,12 @@ def as_inputs(model, x, name: str = "x", check_finite: bool = True) -> list[np.n
     for i, (array, layer) in enumerate(zip(arrays, model.inputs)):
         label = name if n_inputs == 1 else f"{name}[{i}]"
         if array.shape[1:] != layer.shape:
+            one_sample = array.shape == layer.shape
             raise ValueError(
                 f"{label} has shape {array.shape}, but input {layer.name!r} expects (n_samples, "
                 f"{', '.join(map(str, layer.shape))}): "
                 f"feature shape {layer.shape}, got {array.shape[1:]}."
+                + (f" For one sample, add the batch axis: {label}[None]." if one_sample else "")
             )
         if check_finite:
             _check_finite(label, array)
@@ -84,7 +86,9 @@ def as_inputs(model, x, name: str = "x", check_finite: bool = True) -> list[np.n
 
 
 def as_targets(model, y, n_samples: int, name: str = "y") -> np.ndarray:
-    """Validate ``y`` against the model's output and loss."""
+    """Validate ``y`` against the model's output and loss (and that there is data at all)."""
+    if n_samples == 0:
+        raise ValueError(f"The data holds no samples; {name} and its inputs need at least one row.")
     y = _numeric_array(name, y)
     if len(y) != n_samples:
         raise ValueError(f"x has {n_samples} samples but {name} has {len(y)}; they must match.")
