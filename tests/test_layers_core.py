@@ -371,3 +371,31 @@ def test_default_kernel_is_glorot_uniform_and_bias_zeros():
     assert -limit <= kernel.min() and kernel.max() <= limit and kernel.max() > 0.99 * limit
     assert kernel.std() == pytest.approx(limit / np.sqrt(3), rel=0.02)
     np.testing.assert_array_equal(bias, np.zeros(300))
+
+
+# --- scratch arrays ---------------------------------------------------------------------------
+def test_scratch_array_is_reused_only_when_nobody_else_holds_it():
+    layer = Dense(2)
+    first = layer.scratch("work", (3, 4), np.float32)
+    first_id = id(first)
+    del first
+    again = layer.scratch("work", (3, 4), np.float32)
+    assert id(again) == first_id  # released: the same array comes back
+    view = again[1:]  # a view keeps its base alive, so it counts as a holder
+    del again
+    other = layer.scratch("work", (3, 4), np.float32)
+    assert not np.shares_memory(other, view)
+    assert layer.scratch("work", (2, 4), np.float32).shape == (2, 4)  # new shape: new array
+    assert layer.scratch("work", (2, 4), np.float64).dtype == np.float64
+
+
+def test_a_kept_input_error_of_a_pool_is_never_overwritten():
+    from numnet.layers import MaxPool2D
+
+    pool = MaxPool2D(2)
+    x = np.random.default_rng(0).standard_normal((2, 4, 4, 3)).astype(np.float32)
+    y = pool.forward(x, training=True)
+    kept = pool.backward(np.ones_like(y))
+    snapshot = kept.copy()
+    pool.backward(np.full_like(y, 2.0))
+    np.testing.assert_array_equal(kept, snapshot)

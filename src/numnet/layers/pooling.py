@@ -57,7 +57,9 @@ class _Pool2D(Layer):
         uninitialised when the windows tile the padded input exactly (every pixel is
         written once); zeros otherwise (overlaps add, gaps stay 0)."""
         tiles = _spatial.covers_once(self._xp.shape[1:3], self.pool_size, self.strides, (1, 1), self._out_hw)
-        return (np.empty if tiles else np.zeros)(self._xp.shape, dtype=dtype)
+        if tiles:
+            return self.scratch("input_error", self._xp.shape, dtype)
+        return np.zeros(self._xp.shape, dtype=dtype)
 
     def _input_error_slice(self, dxp, a, b):
         return _spatial.shifted(dxp, a, b, self.strides, (1, 1), self._out_hw)
