@@ -150,3 +150,24 @@ def test_conv2d_rejects_a_kernel_larger_than_the_input_at_build_time():
     with pytest.raises(ValueError, match=r"kernel spans 5x3 pixels .*dilation 2x2"):
         Conv2D(2, (3, 2), dilation_rate=2).build_for((4, 8, 1))
     Conv2D(2, 5, padding="same").build_for((4, 4, 1))  # 'same' always fits
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_forward_preactivation_with_an_output_size_computes_the_top_left_block(training):
+    rng = np.random.default_rng(4)
+    layer = Conv2D(3, 3, strides=(2, 1), padding="same", activation="relu", dtype=np.float64, seed=0)
+    x = rng.standard_normal((2, 9, 8, 2))
+    full = layer.forward_preactivation(x, training=training)
+    assert full.shape == (2, 5, 8, 3)
+    part = layer.forward_preactivation(x, training=training, output_size=(4, 6))
+    np.testing.assert_allclose(part, full[:, :4, :6], rtol=1e-14, atol=1e-15)
+    # Backward of the block equals backward of the full map with zeros outside it.
+    g = rng.standard_normal(part.shape)
+    dx_part = layer.backward_preactivation(g)
+    grads_part = {k: v.copy() for k, v in layer.grads.items()}
+    layer.forward_preactivation(x, training=training)
+    g_full = np.zeros(full.shape)
+    g_full[:, :4, :6] = g
+    np.testing.assert_allclose(dx_part, layer.backward_preactivation(g_full), rtol=1e-12, atol=1e-14)
+    for key, grad in grads_part.items():
+        np.testing.assert_allclose(grad, layer.grads[key], rtol=1e-12, atol=1e-14)

@@ -78,6 +78,15 @@ class Conv2D(ActivatedLayer):
     _INFERENCE_CHUNK_BYTES = 2 << 20
 
     def forward(self, input, training=False):
+        return self._forward(input, training, self.activation)
+
+    def forward_preactivation(self, input, training=False, output_size=None):
+        """``z``; with ``output_size=(rows, cols)`` only its first rows and columns (a
+        model asks for that when the next layer, a pool, reads no more of it)."""
+        return self._forward(input, training, None, output_size)
+
+    def _forward(self, input, training, activation, output_size=None):
+        """``activation(z)``, or ``z`` itself when ``activation`` is None."""
         if not self.built:
             self.build_for(input.shape[1:])
         rows, cols = self._plan(input.shape[1:])
@@ -85,14 +94,17 @@ class Conv2D(ActivatedLayer):
         self._pads = rows, cols
         self._xp = _spatial.pad(input, rows, cols)
         out_hw = rows[0], cols[0]
+        if output_size is not None:
+            out_hw = min(out_hw[0], output_size[0]), min(out_hw[1], output_size[1])
         weights = self._stacked_weights()
         n, per_sample = input.shape[0], out_hw[0] * out_hw[1]
         dtype = np.result_type(input.dtype, weights.dtype)
         if training:
             # One matrix for the whole batch, kept for the kernel gradient.
+            self._cols = None  # let the im2col buffer be reused
             self._cols = self._im2col(self._xp, out_hw)
-            z = np.matmul(self._cols, weights)
-            self.output = self._activate(z.reshape(n, *out_hw, self.filters))
+            z = np.matmul(self._cols, weights).reshape(n, *out_hw, self.filters)
+            self.output = z if activation is None else activation.forward_owned(z)
             return self.output
         self._cols = None  # a backward after this rebuilds cols (and z) from self._xp
         width = max(weights.shape)
@@ -100,7 +112,7 @@ class Conv2D(ActivatedLayer):
         buffer = self._im2col_buffer(min(n, step) * per_sample, input.dtype)
         y = np.empty((n * per_sample, self.filters), dtype=dtype)
         z = np.empty((min(n, step) * per_sample, self.filters), dtype=dtype)
-        function = None if self.activation is None else self.activation.activation
+        function = None if activation is None else activation.activation
         for start in range(0, n, step):
             stop = min(n, start + step)
             size = (stop - start) * per_sample
@@ -112,8 +124,8 @@ class Conv2D(ActivatedLayer):
                 # Rows are whole samples, so softmax (over the filters) is unaffected.
                 y[start * per_sample : start * per_sample + size] = function(z[:size])
         y = y.reshape(n, *out_hw, self.filters)
-        if self.activation is not None:
-            self.activation.input, self.activation.output = None, y
+        if activation is not None:
+            activation.input, activation.output = None, y
         self.output = y
         return y
 
@@ -136,8 +148,9 @@ class Conv2D(ActivatedLayer):
         return np.concatenate([kernel, self.params["bias"][None, :]])
 
     def _im2col_buffer(self, n_rows, dtype):
+        """The layer's reusable im2col matrix (see ``Layer.scratch``), ones column included."""
         k = self.kernel_size[0] * self.kernel_size[1] * self.input_shape[-1]
-        buffer = np.empty((n_rows, k + self.use_bias), dtype=dtype)
+        buffer = self.scratch("cols", (n_rows, k + self.use_bias), dtype)
         if self.use_bias:
             buffer[:, k] = 1
         return buffer
@@ -175,7 +188,8 @@ class Conv2D(ActivatedLayer):
             return None
         kh, kw, c, f = kernel.shape
         # (kh*kw, n*oh*ow, c): one stacked product, d @ kernel[a, b].T for every kernel position.
-        parts = np.matmul(d, kernel.reshape(kh * kw, c, f).transpose(0, 2, 1))
+        parts = self.scratch("input_error_parts", (kh * kw, d.shape[0], c), np.result_type(d, kernel))
+        np.matmul(d, kernel.reshape(kh * kw, c, f).transpose(0, 2, 1), out=parts)
         parts = parts.reshape(kh, kw, *error.shape[:3], c)
         dxp = _spatial.col2im(parts, self._xp.shape, self.strides, self.dilation_rate)
         return _spatial.crop(dxp, *self._pads)

@@ -58,14 +58,26 @@ def resolve_activation(activation, owner: str) -> Activation | None:
 
 class ActivatedLayer(Layer):
     """A layer that computes ``z`` from its input and weights, then ``y = activation(z)``
-    (Dense, Conv2D). Subclasses implement ``forward`` (ending with ``self._activate(z)``)
-    and ``backward_preactivation(dL/dz)``; the activation's derivative is applied first,
-    here, and can be skipped for the fused softmax / sigmoid + cross-entropy gradient.
+    (Dense, Conv2D). Subclasses implement ``forward_preactivation(x) -> z`` and
+    ``backward_preactivation(dL/dz) -> dL/dx``; ``forward`` and ``backward`` wrap them with
+    the activation and its derivative.
+
+    A model calls the ``_preactivation`` halves directly where the activation happens
+    elsewhere: the fused softmax / sigmoid + cross-entropy gradient skips the output
+    layer's derivative, and a relu before a MaxPool2D is moved after the pool.
     """
 
     def __init__(self, activation=None, name: str | None = None, **kwargs) -> None:
         super().__init__(name=name, **kwargs)
         self.activation = resolve_activation(activation, self.name)
+
+    def forward(self, input, training=False):
+        self.output = self._activate(self.forward_preactivation(input, training=training))
+        return self.output
+
+    def forward_preactivation(self, input, training=False):
+        """``z`` for ``input``, remembering what ``backward_preactivation`` needs."""
+        raise NotImplementedError(f"{type(self).__name__} must implement forward_preactivation(input).")
 
     def _activate(self, z):
         """The activation of ``z``, a fresh array this layer owns (so it may be overwritten)."""
@@ -122,15 +134,15 @@ class Dense(ActivatedLayer):
     def compute_output_shape(self, input_shape):
         return input_shape[:-1] + (self.units,)
 
-    def forward(self, input):
+    def forward_preactivation(self, input, training=False):
         if not self.built:
             self.build_for(input.shape[1:])
         self.input = input
         z = input @ self.params["kernel"]
         if self.use_bias:
             z += self.params["bias"]
-        self.output = self._activate(z)
-        return self.output
+        self.output = z
+        return z
 
     def backward_preactivation(self, error):
         x = self.input

@@ -1,0 +1,152 @@
+"""A model rewrites ``Conv2D / Dense(relu) -> MaxPool2D`` (relu after the pool; a conv
+computes only the rows and columns the pool reads). The rewrite must be exact: the same
+outputs and the same gradients as the plain chain, which a separate Activation layer
+(never fused) gives."""
+
+import numpy as np
+import pytest
+
+import numnet
+from numnet.gradient_check import check_model
+
+
+def _steps(model):
+    return {step.layer.name: step for _, step in model._plan}
+
+
+def _pair(conv_kwargs, pool_kwargs, image=(11, 11, 3), seed=0):
+    """The same network twice: fused (activation inside the conv) and plain (a separate
+    Activation layer between conv and pool), with equal weights, float64."""
+
+    def build(fused):
+        x = numnet.Input(image)
+        conv = numnet.Conv2D(4, 3, activation="relu" if fused else None, seed=seed, **conv_kwargs)(x)
+        h = conv if fused else numnet.Activation("relu")(conv)
+        h = numnet.MaxPool2D(**pool_kwargs)(h)
+        h = numnet.Flatten()(h)
+        out = numnet.Dense(3, activation="softmax", seed=seed + 1)(h)
+        model = numnet.Model(x, out, dtype="float64")
+        model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd")
+        return model
+
+    fused, plain = build(True), build(False)
+    # Integer kernels on integer images: equal values inside a window are common.
+    conv = fused.layers[0]
+    conv.params["kernel"][...] = np.random.default_rng(seed).integers(-1, 2, conv.params["kernel"].shape)
+    plain.set_weights(fused.get_weights())
+    return fused, plain
+
+
+def _gradients(model, x, y, training):
+    out = model.forward([x], training=training)
+    model.backward(model._fused(y, out), skip_output_activation=True)
+    return out, {f"{l.name[:4]}/{k}": g.copy() for l in model.layers for k, g in l.grads.items()}
+
+
+CASES = [
+    ({}, {"pool_size": 2}),  # 9x9 conv output, pool reads 8x8: cropped
+    ({"padding": "same"}, {"pool_size": 2}),  # 11x11, pool reads 10x10
+    ({}, {"pool_size": 2, "padding": "same"}),  # same-padded pool reads everything
+    ({}, {"pool_size": 3, "strides": 2}),  # overlapping windows
+    ({}, {"pool_size": 2, "strides": 3}),  # gaps between windows
+    ({"strides": 2}, {"pool_size": (2, 1)}),
+]
+
+
+@pytest.mark.parametrize("conv_kwargs, pool_kwargs", CASES)
+@pytest.mark.parametrize("training", [True, False])
+def test_fused_chain_gives_the_outputs_and_gradients_of_the_plain_chain(conv_kwargs, pool_kwargs, training):
+    fused, plain = _pair(conv_kwargs, pool_kwargs)
+    rng = np.random.default_rng(1)
+    # Integers make ties inside windows common, and half the values are negative.
+    x = rng.integers(-3, 4, size=(5, 11, 11, 3)).astype(np.float64)
+    y = rng.integers(0, 3, size=5)
+    out_f, grads_f = _gradients(fused, x, y, training)
+    out_p, grads_p = _gradients(plain, x, y, training)
+    z = plain.layers[0].output
+    assert (z == 0).any() and (z < 0).any()  # the relu and the ties are exercised
+    np.testing.assert_allclose(out_f, out_p, rtol=1e-13, atol=1e-15)
+    assert grads_f.keys() == grads_p.keys()
+    for key in grads_f:
+        np.testing.assert_allclose(grads_f[key], grads_p[key], rtol=1e-12, atol=1e-14, err_msg=key)
+
+
+def test_the_rewrite_is_planned_where_it_applies():
+    model = numnet.Sequential([
+        numnet.Input((28, 28, 1)),
+        numnet.Conv2D(8, 3, activation="relu", name="c1"),
+        numnet.MaxPool2D(2, name="p1"),
+        numnet.Conv2D(8, 3, activation="relu", name="c2"),
+        numnet.MaxPool2D(2, name="p2"),
+        numnet.Conv2D(8, 3, activation="tanh", name="c3"),  # not relu: untouched
+        numnet.MaxPool2D(2, padding="same", name="p3"),
+        numnet.Flatten(),
+        numnet.Dense(10, activation="softmax"),
+    ])
+    model.compile(loss="sparse_categorical_crossentropy")
+    steps = _steps(model)
+    assert steps["c1"].preactivation == {"output_size": (26, 26)}  # 26x26, all read
+    assert steps["c2"].preactivation == {"output_size": (10, 10)}  # 11x11, the pool reads 10x10
+    assert steps["p1"].activation_after is model.get_layer("c1").activation
+    assert steps["c3"].preactivation is None and steps["p3"].activation_after is None
+    x = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
+    model.predict(x, verbose=0)
+    assert model.get_layer("c2").output.shape == (2, 10, 10, 8)  # the cropped pre-activation
+    assert model.get_layer("p2").output.shape == (2, 5, 5, 8)
+
+
+def test_no_rewrite_when_the_conv_output_is_used_elsewhere_or_is_the_model_output():
+    x = numnet.Input((8, 8, 2))
+    conv = numnet.Conv2D(2, 3, activation="relu", name="shared")(x)
+    pooled = numnet.Flatten()(numnet.MaxPool2D(2)(conv))
+    direct = numnet.Flatten()(numnet.MaxPool2D(3, name="other")(conv))
+    model = numnet.Model(x, numnet.Concatenate()([pooled, direct]))
+    assert _steps(model)["shared"].preactivation is None
+
+    inp = numnet.Input((8, 8, 2))
+    last = numnet.Conv2D(2, 3, activation="relu", name="last")(inp)
+    assert _steps(numnet.Model(inp, last))["last"].preactivation is None
+
+
+def test_dense_on_images_moves_its_relu_but_is_not_cropped():
+    model = numnet.Sequential([
+        numnet.Input((5, 5, 3)),
+        numnet.Dense(4, activation="relu", name="d"),
+        numnet.MaxPool2D(2, name="p"),
+        numnet.Flatten(),
+        numnet.Dense(2),
+    ])
+    model.compile(loss="mse")
+    assert _steps(model)["d"].preactivation == {}
+    assert _steps(model)["p"].activation_after is not None
+
+
+def test_layers_used_outside_the_model_still_apply_their_relu():
+    inp = numnet.Input((9, 9, 1))
+    conv = numnet.Conv2D(3, 3, activation="relu", seed=0)
+    out = numnet.Dense(2, seed=1)(numnet.Flatten()(numnet.MaxPool2D(2)(conv(inp))))
+    model = numnet.Model(inp, out)
+    model.compile(loss="mse")
+    x = np.random.default_rng(0).standard_normal((4, 9, 9, 1)).astype(np.float32)
+    model.fit(x, np.zeros((4, 2)), epochs=1, verbose=0)
+    alone = conv(x)  # the layer called directly: its full, activated output
+    assert alone.shape == (4, 7, 7, 3) and alone.min() >= 0 and (alone == 0).any()
+    # A second model over the same layers, ending at the conv, sees the activated output.
+    features = numnet.Model(inp, conv)
+    np.testing.assert_array_equal(features.predict(x, verbose=0), alone)
+
+
+def test_fused_cnn_passes_the_whole_model_gradient_check():
+    model = numnet.Sequential([
+        numnet.Input((9, 9, 2)),
+        numnet.Conv2D(3, 3, activation="relu", seed=0),
+        numnet.MaxPool2D(2),
+        numnet.Conv2D(2, 2, activation="relu", seed=1),
+        numnet.MaxPool2D(2),
+        numnet.Flatten(),
+        numnet.Dense(3, activation="softmax", seed=2),
+    ], dtype="float64")
+    model.compile(loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(3)
+    result = check_model(model, rng.standard_normal((4, 9, 9, 2)), rng.integers(0, 3, 4))
+    assert result.passed(1e-6), result
