@@ -103,7 +103,8 @@ class Conv2D(ActivatedLayer):
             # One matrix for the whole batch, kept for the kernel gradient.
             self._cols = None  # let the im2col buffer be reused
             self._cols = self._im2col(self._xp, out_hw)
-            z = np.matmul(self._cols, weights).reshape(n, *out_hw, self.filters)
+            z = self.scratch("output", (n, *out_hw, self.filters), dtype)
+            np.matmul(self._cols, weights, out=z.reshape(-1, self.filters))
             self.output = z if activation is None else activation.forward_owned(z)
             return self.output
         self._cols = None  # a backward after this rebuilds cols (and z) from self._xp
