@@ -171,3 +171,15 @@ def test_forward_preactivation_with_an_output_size_computes_the_top_left_block(t
     np.testing.assert_allclose(dx_part, layer.backward_preactivation(g_full), rtol=1e-12, atol=1e-14)
     for key, grad in grads_part.items():
         np.testing.assert_allclose(grad, layer.grads[key], rtol=1e-12, atol=1e-14)
+
+
+def test_a_kept_training_output_is_not_overwritten_by_later_steps():
+    rng = np.random.default_rng(5)
+    layer = Conv2D(2, 3, activation="relu", seed=0)
+    x1, x2, x3 = (rng.standard_normal((2, 6, 6, 1)).astype(np.float32) for _ in range(3))
+    kept = layer.forward(x1, training=True)
+    snapshot = kept.copy()
+    layer.forward(x2, training=True)
+    latest = layer.forward(x3, training=True)
+    np.testing.assert_array_equal(kept, snapshot)
+    np.testing.assert_array_equal(latest, layer.forward(x3))  # inference path agrees

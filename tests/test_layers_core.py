@@ -385,6 +385,10 @@ def test_scratch_array_is_reused_only_when_nobody_else_holds_it():
     del again
     other = layer.scratch("work", (3, 4), np.float32)
     assert not np.shares_memory(other, view)
+    # Two arrays per key: while ``view`` holds one, steps alternate between the other two.
+    other_id = id(other)
+    del other
+    assert id(layer.scratch("work", (3, 4), np.float32)) == other_id
     assert layer.scratch("work", (2, 4), np.float32).shape == (2, 4)  # new shape: new array
     assert layer.scratch("work", (2, 4), np.float64).dtype == np.float64
 
