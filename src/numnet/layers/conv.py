@@ -29,6 +29,9 @@ class Conv2D(ActivatedLayer):
     at a time (in cache), keeping neither ``cols`` nor ``z``. Backward, for ``d = dL/dz``: ``[dL/dkernel; dL/dbias] = cols^T d``, and
     ``dL/dx`` sums ``d @ kernel[a, b]^T`` (one stacked product) back over the windows
     (col2im, one strided add per kernel position). No ``dL/dx`` for a layer fed by Input.
+    In training, ``cols`` and ``z`` live in arrays reused from step to step (``Layer.scratch``).
+    A model followed by a MaxPool2D may call ``forward_preactivation`` instead of ``forward``
+    (relu moved after the pool; see ``numnet.models``).
     """
 
     def __init__(
@@ -192,7 +195,8 @@ class Conv2D(ActivatedLayer):
         parts = self.scratch("input_error_parts", (kh * kw, d.shape[0], c), np.result_type(d, kernel))
         np.matmul(d, kernel.reshape(kh * kw, c, f).transpose(0, 2, 1), out=parts)
         parts = parts.reshape(kh, kw, *error.shape[:3], c)
-        dxp = _spatial.col2im(parts, self._xp.shape, self.strides, self.dilation_rate)
+        dxp = _spatial.col2im(parts, self._xp.shape, self.strides, self.dilation_rate,
+                              out=self.scratch("input_error", self._xp.shape, parts.dtype))
         return _spatial.crop(dxp, *self._pads)
 
     def get_config(self) -> dict:

@@ -113,9 +113,11 @@ class MaxPool2D(_Pool2D):
                 for view in block[2:]:
                     np.maximum(part, view, out=part)
         else:
-            y = views[0].copy()
+            y = self.scratch("output", views[0].shape, views[0].dtype)
+            np.copyto(y, views[0])
             index_type = np.min_scalar_type(len(views) - 1)
-            first = np.zeros(y.shape, dtype=index_type)
+            first = self.scratch("first", y.shape, index_type)
+            first.fill(0)
             for k, view in enumerate(views[1:], start=1):
                 # first = k where view > y: since k grows, first = max(first, k * (view > y)).
                 grew = (view > y).view(np.uint8).astype(index_type, copy=False)
