@@ -543,3 +543,23 @@ def test_fit_and_evaluate_refuse_empty_data_and_predict_returns_an_empty_array()
 def test_a_single_sample_without_its_batch_axis_gets_a_hint():
     with pytest.raises(ValueError, match=r"For one sample, add the batch axis: x\[None\]"):
         _classifier().predict(X[0])
+
+
+def test_predict_runs_wide_models_in_cache_sized_pieces_with_the_same_results(monkeypatch):
+    from numnet import training
+
+    model = nn.Sequential([
+        nn.Input((12, 12, 1)),
+        nn.Conv2D(8, 3, activation="relu", seed=0),  # 10 * 10 * 8 * 4 = 3,200 bytes a sample
+        nn.MaxPool2D(2),
+        nn.Flatten(),
+        nn.Dense(3, activation="softmax", seed=1),
+    ])
+    x = np.random.default_rng(0).random((50, 12, 12, 1), dtype=np.float32)
+    whole = model.predict(x, batch_size=50)
+    monkeypatch.setattr(training, "INFERENCE_ACTIVATION_BYTES", 3_200 * 7)
+    assert training._inference_batch(model, 50) == 7
+    assert training._inference_batch(model, 5) == 5  # never more than asked
+    np.testing.assert_allclose(model.predict(x, batch_size=50), whole, rtol=1e-6, atol=1e-7)
+    monkeypatch.setattr(training, "INFERENCE_ACTIVATION_BYTES", 10)
+    assert training._inference_batch(model, 50) == 1  # at least one sample

@@ -310,7 +310,13 @@ class Model:
         return training.evaluate(self, x, y, batch_size=batch_size, sample_weight=sample_weight, verbose=verbose)
 
     def predict(self, x, batch_size=32, verbose=0) -> np.ndarray:
-        """Outputs for ``x`` in inference mode, ``(n_samples, *output_shape)`` in the model dtype."""
+        """Outputs for ``x`` in inference mode, ``(n_samples, *output_shape)`` in the model dtype.
+
+        ``batch_size`` samples go through the model at a time, or fewer when a layer's
+        output for that many would pass 4 MB (``training.INFERENCE_ACTIVATION_BYTES``): a
+        wide conv layer's output then stays in cache. The predictions are the same, since
+        inference in every numnet layer treats each sample on its own.
+        """
         return training.predict(self, x, batch_size=batch_size, verbose=verbose)
 
     # --- weights -------------------------------------------------------------------------
