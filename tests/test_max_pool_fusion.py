@@ -14,14 +14,14 @@ def _steps(model):
     return {step.layer.name: step for _, step in model._plan}
 
 
-def _pair(conv_kwargs, pool_kwargs, image=(11, 11, 3), seed=0):
+def _pair(conv_kwargs, pool_kwargs, image=(11, 11, 3), seed=0, activation="relu"):
     """The same network twice: fused (activation inside the conv) and plain (a separate
     Activation layer between conv and pool), with equal weights, float64."""
 
     def build(fused):
         x = numnet.Input(image)
-        conv = numnet.Conv2D(4, 3, activation="relu" if fused else None, seed=seed, **conv_kwargs)(x)
-        h = conv if fused else numnet.Activation("relu")(conv)
+        conv = numnet.Conv2D(4, 3, activation=activation if fused else None, seed=seed, **conv_kwargs)(x)
+        h = conv if fused or activation is None else numnet.Activation(activation)(conv)
         h = numnet.MaxPool2D(**pool_kwargs)(h)
         h = numnet.Flatten()(h)
         out = numnet.Dense(3, activation="softmax", seed=seed + 1)(h)
@@ -44,12 +44,16 @@ def _gradients(model, x, y, training):
 
 
 CASES = [
-    ({}, {"pool_size": 2}),  # 9x9 conv output, pool reads 8x8: cropped
-    ({"padding": "same"}, {"pool_size": 2}),  # 11x11, pool reads 10x10
+    # Windows tile z (strides == pool size, valid): conv and pool run as one step.
+    ({}, {"pool_size": 2}),  # 9x9 conv output, the windows cover 8x8
+    ({"padding": "same"}, {"pool_size": 2}),  # 11x11, the windows cover 10x10
+    ({"strides": 2}, {"pool_size": (2, 1)}),
+    ({"dilation_rate": 2, "use_bias": False}, {"pool_size": 3}),
+    ({"padding": "same", "strides": (1, 2)}, {"pool_size": (3, 2)}),
+    # Otherwise relu moves after the pool (and a valid pool's unread edge is not computed).
     ({}, {"pool_size": 2, "padding": "same"}),  # same-padded pool reads everything
     ({}, {"pool_size": 3, "strides": 2}),  # overlapping windows
     ({}, {"pool_size": 2, "strides": 3}),  # gaps between windows
-    ({"strides": 2}, {"pool_size": (2, 1)}),
 ]
 
 
@@ -75,9 +79,9 @@ def test_the_rewrite_is_planned_where_it_applies():
     model = numnet.Sequential([
         numnet.Input((28, 28, 1)),
         numnet.Conv2D(8, 3, activation="relu", name="c1"),
-        numnet.MaxPool2D(2, name="p1"),
+        numnet.MaxPool2D(2, name="p1"),  # windows tile z: conv and pool run as one step
         numnet.Conv2D(8, 3, activation="relu", name="c2"),
-        numnet.MaxPool2D(2, name="p2"),
+        numnet.MaxPool2D(3, strides=2, name="p2"),  # overlapping windows: relu moved, z cropped
         numnet.Conv2D(8, 3, activation="tanh", name="c3"),  # not relu: untouched
         numnet.MaxPool2D(2, padding="same", name="p3"),
         numnet.Flatten(),
@@ -85,13 +89,15 @@ def test_the_rewrite_is_planned_where_it_applies():
     ])
     model.compile(loss="sparse_categorical_crossentropy")
     steps = _steps(model)
-    assert steps["c1"].preactivation == {"output_size": (26, 26)}  # 26x26, all read
-    assert steps["c2"].preactivation == {"output_size": (10, 10)}  # 11x11, the pool reads 10x10
-    assert steps["p1"].activation_after is model.get_layer("c1").activation
+    assert "c1" not in steps and steps["p1"].fused.conv is model.get_layer("c1")
+    assert [model._nodes[i].name for i in steps["p1"].sources] == [model.inputs[0].name]
+    assert steps["c2"].preactivation == {"output_size": (11, 11)}  # 12x12: the windows cover 11x11
+    assert steps["p2"].activation_after is model.get_layer("c2").activation
     assert steps["c3"].preactivation is None and steps["p3"].activation_after is None
+    assert [l.name for l in model.layers][:3] == ["c1", "p1", "c2"]  # every layer keeps its weights
     x = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
     model.predict(x, verbose=0)
-    assert model.get_layer("c2").output.shape == (2, 10, 10, 8)  # the cropped pre-activation
+    assert model.get_layer("c2").output.shape == (2, 11, 11, 8)  # the cropped pre-activation
     assert model.get_layer("p2").output.shape == (2, 5, 5, 8)
 
 
@@ -150,3 +156,45 @@ def test_fused_cnn_passes_the_whole_model_gradient_check():
     rng = np.random.default_rng(3)
     result = check_model(model, rng.standard_normal((4, 9, 9, 2)), rng.integers(0, 3, 4))
     assert result.passed(1e-6), result
+
+
+def test_a_linear_conv_and_its_pool_run_as_one_step_too():
+    fused, plain = _pair({}, {"pool_size": 2}, activation=None)
+    assert any(step.fused is not None for _, step in fused._plan)
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((4, 11, 11, 3)), rng.integers(0, 3, size=4)
+    out_f, grads_f = _gradients(fused, x, y, True)
+    out_p, grads_p = _gradients(plain, x, y, True)
+    np.testing.assert_allclose(out_f, out_p, rtol=1e-13, atol=1e-15)
+    for key in grads_f:
+        np.testing.assert_allclose(grads_f[key], grads_p[key], rtol=1e-12, atol=1e-14, err_msg=key)
+
+
+@pytest.mark.parametrize("activation", ["relu", None])
+def test_the_fused_step_on_its_own_matches_the_two_layers_even_with_a_nan(activation):
+    from numnet.fusion import ConvMaxPool
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 11, 11, 3))
+    x[0, 5, 5, 0] = np.nan  # z[3:6, 3:6] is NaN: window (1, 1) meets it only at its last pixel
+    conv = numnet.Conv2D(4, 3, activation=activation, dtype="float64", seed=0)
+    pool = numnet.MaxPool2D(2)
+    step = ConvMaxPool(conv, pool)
+    y_fused = step.forward(x, training=True)
+    g = rng.standard_normal(y_fused.shape)
+    dx_fused = step.backward(g)
+    grads_fused = {k: v.copy() for k, v in conv.grads.items()}
+    y_plain = pool.forward(conv.forward(x, training=True), training=True)
+    dx_plain = conv.backward(pool.backward(g))
+    np.testing.assert_allclose(y_fused, y_plain, rtol=1e-13, atol=1e-15)  # NaN where NaN
+    np.testing.assert_allclose(dx_fused, dx_plain, rtol=1e-12, atol=1e-14)
+    for key, grad in grads_fused.items():
+        np.testing.assert_allclose(grad, conv.grads[key], rtol=1e-12, atol=1e-14, err_msg=key)
+    assert np.isnan(y_fused).any() and np.isfinite(dx_fused).sum() > 0
+
+
+def test_backward_before_forward_is_explained():
+    from numnet.fusion import ConvMaxPool
+
+    with pytest.raises(RuntimeError, match="forward before backward"):
+        ConvMaxPool(numnet.Conv2D(2, 3), numnet.MaxPool2D(2)).backward(np.ones((1, 2, 2, 2)))

@@ -13,9 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import loss_functions, losses, metrics as metrics_module, optimizers, training
-from .layers.conv import Conv2D
-from .layers.core import ActivatedLayer, Input
-from .layers.pooling import MaxPool2D
+from .fusion import plan_max_pool_rewrites
+from .layers.core import Input
 from .layers.layer import Layer, takes_training_flag
 from .parameters import FlatParameters
 from .random import make_generator
@@ -43,60 +42,22 @@ def _as_layer_list(value, what: str) -> list[Layer]:
 class _Step:
     """One layer of the execution plan: where its inputs come from (plan indices)."""
 
-    __slots__ = ("layer", "sources", "as_list", "training_flag", "preactivation", "activation_after")
+    __slots__ = ("layer", "sources", "as_list", "training_flag", "preactivation", "activation_after", "fused")
 
     def __init__(self, layer: Layer, sources: list[int]) -> None:
         self.layer = layer
         self.sources = sources
         self.as_list = layer.merges_inputs
         self.training_flag = takes_training_flag(type(layer))
-        # Set by _fuse_into_max_pool. ``preactivation``: None, or the keyword arguments of
-        # forward_preactivation, which then replaces forward (and backward_preactivation
-        # replaces backward): the next layer applies this one's activation ...
+        # Set by fusion.plan_max_pool_rewrites. ``preactivation``: None, or the keyword
+        # arguments of forward_preactivation, which then replaces forward (and
+        # backward_preactivation replaces backward): the next layer applies this one's
+        # activation ...
         self.preactivation = None
         # ... to its own output: this layer (a MaxPool2D) applies that activation.
         self.activation_after = None
-
-
-def _fuse_into_max_pool(plan, output_layer) -> None:
-    """Two exact rewrites of ``Conv2D / Dense(activation="relu") -> MaxPool2D``.
-
-    1. Pool the pre-activation and apply relu to the pooled output. relu is
-       non-decreasing, so ``max(relu(z)) == relu(max(z))`` over every window, and the
-       gradients agree too: where the window's maximum is positive both send ``dL/dy``
-       to the same first maximum; where it is not, relu's derivative is 0 on both paths.
-       relu and its derivative then run on ``1 / (pool_h * pool_w)`` of the elements.
-    2. A Conv2D computes only the rows and columns of ``z`` that the pool reads: a
-       "valid" pool whose windows stop short of the edge (11 rows, pool 2, stride 2:
-       the windows cover 10) never reads the rest, and its gradient there is 0.
-
-    Only where the pool is the layer's sole consumer and the layer is not the model's
-    output; the layer's ``output`` then holds that (cropped) ``z``.
-    """
-    consumers: dict[int, int] = {}
-    for _, step in plan:
-        for source in step.layer.inbound:
-            consumers[id(source)] = consumers.get(id(source), 0) + 1
-    steps = {id(step.layer): step for _, step in plan}
-    for _, step in plan:
-        pool = step.layer
-        if not isinstance(pool, MaxPool2D) or len(pool.inbound) != 1:
-            continue
-        producer = steps.get(id(pool.inbound[0]))
-        if producer is None or producer.layer is output_layer or consumers[id(producer.layer)] != 1:
-            continue
-        layer = producer.layer
-        if not (
-            isinstance(layer, ActivatedLayer)
-            and type(layer).forward_preactivation is not ActivatedLayer.forward_preactivation
-            and layer.output_activation == "relu"
-        ):
-            continue
-        producer.preactivation = {}
-        step.activation_after = layer.activation
-        if isinstance(layer, Conv2D) and pool.padding == "valid":
-            (rows, cols), (ph, pw), (sh, sw) = pool.output_shape[:2], pool.pool_size, pool.strides
-            producer.preactivation = {"output_size": ((rows - 1) * sh + ph, (cols - 1) * sw + pw)}
+        # A fusion.ConvMaxPool that runs this pool and the conv before it as one step.
+        self.fused = None
 
 
 class Model:
@@ -181,7 +142,7 @@ class Model:
             if not isinstance(layer, Input)
         ]
         self.layers = [step.layer for _, step in self._plan]
-        _fuse_into_max_pool(self._plan, self.output_layer)
+        self._plan = plan_max_pool_rewrites(self._plan, self.output_layer)
         for layer in self.layers:
             # dL/dx of a layer fed only by inputs is never used: skip computing it.
             layer.needs_input_error = not all(isinstance(p, Input) for p in layer.inbound)
@@ -212,7 +173,9 @@ class Model:
         for position, step in self._plan:
             sources = step.sources
             arg = [values[s] for s in sources] if step.as_list else values[sources[0]]
-            if step.preactivation is not None:
+            if step.fused is not None:
+                value = step.fused.forward(arg, training=training)
+            elif step.preactivation is not None:
                 value = step.layer.forward_preactivation(arg, training=training, **step.preactivation)
             elif step.training_flag:
                 value = step.layer.forward(arg, training=training)
@@ -237,7 +200,10 @@ class Model:
             layer = step.layer
             if step.activation_after is not None:
                 error = step.activation_after.backward(error)
-            if step.preactivation is not None or (skip_output_activation and layer is self.output_layer):
+            if step.fused is not None:
+                input_error = step.fused.backward(error)
+                layer = step.fused.conv  # whose input error this is
+            elif step.preactivation is not None or (skip_output_activation and layer is self.output_layer):
                 input_error = layer.backward_preactivation(error)
             else:
                 input_error = layer.backward(error)

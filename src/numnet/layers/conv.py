@@ -168,14 +168,25 @@ class Conv2D(ActivatedLayer):
         return buffer
 
     def backward_preactivation(self, error):
-        kernel = self.params["kernel"]
         d = error.reshape(-1, self.filters)
         cols = self._cols
         if cols is None:  # forward ran in inference mode
             cols = self._cols = self._im2col(self._xp, error.shape[1:3])
+        self._weight_gradients(cols, d)
+        if not self.needs_input_error:
+            return None
+        kh, kw = self.kernel_size
+        parts = self._input_error_parts(d).reshape(kh, kw, *error.shape[:3], -1)
+        dxp = _spatial.col2im(parts, self._xp.shape, self.strides, self.dilation_rate,
+                              out=self.scratch("input_error", self._xp.shape, parts.dtype))
+        return _spatial.crop(dxp, *self._pads)
+
+    def _weight_gradients(self, cols, d) -> None:
+        """``grads["kernel"]`` and ``grads["bias"]`` from ``cols^T d``; ``d`` is ``dL/dz``
+        as a matrix whose rows are ``cols``' rows (in any order both share)."""
         kernel_grad = self.grad_buffer("kernel")
         if kernel_grad is None:
-            kernel_grad = np.empty_like(kernel)
+            kernel_grad = np.empty_like(self.params["kernel"])
         if self.use_bias:
             # (kh*kw*in + 1, filters): the kernel gradient, then the bias gradient (cols' ones column).
             stacked = cols.T @ d
@@ -188,16 +199,15 @@ class Conv2D(ActivatedLayer):
         else:
             np.matmul(cols.T, d, out=kernel_grad.reshape(-1, self.filters))  # a view: writes in place
         self.grads["kernel"] = kernel_grad
-        if not self.needs_input_error:
-            return None
+
+    def _input_error_parts(self, d):
+        """``(kh*kw, rows, in)``: ``d @ kernel[a, b].T`` for every kernel position, one
+        stacked product; col2im sums them back over the windows."""
+        kernel = self.params["kernel"]
         kh, kw, c, f = kernel.shape
-        # (kh*kw, n*oh*ow, c): one stacked product, d @ kernel[a, b].T for every kernel position.
         parts = self.scratch("input_error_parts", (kh * kw, d.shape[0], c), np.result_type(d, kernel))
         np.matmul(d, kernel.reshape(kh * kw, c, f).transpose(0, 2, 1), out=parts)
-        parts = parts.reshape(kh, kw, *error.shape[:3], c)
-        dxp = _spatial.col2im(parts, self._xp.shape, self.strides, self.dilation_rate,
-                              out=self.scratch("input_error", self._xp.shape, parts.dtype))
-        return _spatial.crop(dxp, *self._pads)
+        return parts
 
     def get_config(self) -> dict:
         return {
