@@ -198,3 +198,34 @@ def test_backward_before_forward_is_explained():
 
     with pytest.raises(RuntimeError, match="forward before backward"):
         ConvMaxPool(numnet.Conv2D(2, 3), numnet.MaxPool2D(2)).backward(np.ones((1, 2, 2, 2)))
+
+
+def test_float32_training_with_and_without_the_rewrites_stays_together(monkeypatch):
+    import numnet.models
+
+    def build():
+        return numnet.Sequential([
+            numnet.Input((8, 8, 1)),
+            numnet.Conv2D(8, 3, padding="same", activation="relu", seed=1),
+            numnet.MaxPool2D(2),
+            numnet.Conv2D(8, 3, activation="relu", seed=2),
+            numnet.MaxPool2D(2, strides=1),
+            numnet.Flatten(),
+            numnet.Dense(10, activation="softmax", seed=3),
+        ], seed=0)
+
+    x, y = numnet.datasets.load_digits()
+    x = (x[:320] / 16).astype(np.float32).reshape(-1, 8, 8, 1)
+    rewritten = build()
+    rewritten.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    rewritten.predict(x[:1], verbose=0)
+    monkeypatch.setattr(numnet.models, "plan_max_pool_rewrites", lambda plan, output_layer: plan)
+    plain = build()
+    plain.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    plain.predict(x[:1], verbose=0)
+    assert any(step.fused for _, step in rewritten._plan) and not any(step.fused for _, step in plain._plan)
+    plain.set_weights(rewritten.get_weights())
+    for model in (rewritten, plain):
+        model.fit(x, y[:320], epochs=3, batch_size=32, shuffle=False, verbose=0)
+    for a, b in zip(rewritten.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
