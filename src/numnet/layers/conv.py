@@ -30,8 +30,8 @@ class Conv2D(ActivatedLayer):
     ``dL/dx`` sums ``d @ kernel[a, b]^T`` (one stacked product) back over the windows
     (col2im, one strided add per kernel position). No ``dL/dx`` for a layer fed by Input.
     In training, ``cols`` and ``z`` live in arrays reused from step to step (``Layer.scratch``).
-    A model followed by a MaxPool2D may call ``forward_preactivation`` instead of ``forward``
-    (relu moved after the pool; see ``numnet.models``).
+    Inside a model, a Conv2D followed by a MaxPool2D may run through ``forward_preactivation``
+    or as one step with the pool (see ``numnet.fusion``).
     """
 
     def __init__(
