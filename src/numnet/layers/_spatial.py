@@ -141,7 +141,7 @@ def covers_once(padded_hw, window, strides, dilation, out_hw) -> bool:
     )
 
 
-def col2im(parts: np.ndarray, padded_shape, strides, dilation, out=None, accumulate=False) -> np.ndarray:
+def col2im(parts: np.ndarray, padded_shape, strides, dilation, out=None) -> np.ndarray:
     """The adjoint of ``im2col``: sum ``parts (kh, kw, N, out_h, out_w, C)``, where
     ``parts[a, b]`` is the gradient reaching the pixels kernel position ``(a, b)`` sees,
     back into an array of ``padded_shape``. One strided add per kernel position (an
@@ -150,13 +150,11 @@ def col2im(parts: np.ndarray, padded_shape, strides, dilation, out=None, accumul
     Kernel-position-major ``parts`` (a stacked product ``d @ kernel[a, b].T``) makes each
     add run over whole contiguous output rows; the window-major layout of ``im2col``'s
     matrix would make numpy add runs of only C values (about 1.7x slower). Written into
-    ``out`` (an array of ``padded_shape``) when given; added to it with ``accumulate``.
+    ``out`` (an array of ``padded_shape``) when given.
     """
     kh, kw, n, oh, ow, c = parts.shape
-    once = not accumulate and covers_once(padded_shape[1:3], (kh, kw), strides, dilation, (oh, ow))
-    if accumulate:
-        dxp = out
-    elif out is None:
+    once = covers_once(padded_shape[1:3], (kh, kw), strides, dilation, (oh, ow))
+    if out is None:
         dxp = (np.empty if once else np.zeros)(padded_shape, dtype=parts.dtype)
     else:
         dxp = out
