@@ -58,6 +58,16 @@ def call_forward(layer: "Layer", inputs, training: bool = False):
     return layer.forward(inputs)
 
 
+def _references(arrays: list, i: int) -> int:
+    """How many references ``arrays[i]`` has, as counted from here."""
+    return sys.getrefcount(arrays[i])
+
+
+# The count for an array that only its list holds, measured through the same call, so that
+# the comparison in Layer.scratch does not depend on how an interpreter counts temporaries.
+_UNHELD = _references([np.empty(0)], 0)
+
+
 class Layer:
     """Base class of every numnet layer.
 
@@ -173,10 +183,9 @@ class Layer:
         """
         shape, dtype = tuple(shape), np.dtype(dtype)
         kept = self._scratch.setdefault(key, [])
-        for array in kept:
-            # References: the list, ``array`` and getrefcount's argument; more is a holder.
-            if array.shape == shape and array.dtype == dtype and sys.getrefcount(array) <= 3:
-                return array
+        for i in range(len(kept)):  # by index: a loop variable would be one more reference
+            if kept[i].shape == shape and kept[i].dtype == dtype and _references(kept, i) <= _UNHELD:
+                return kept[i]
         array = np.empty(shape, dtype=dtype)
         kept.insert(0, array)
         del kept[self._SCRATCH_DEPTH:]
