@@ -184,11 +184,3 @@ def test_a_kept_training_output_is_not_overwritten_by_later_steps():
     np.testing.assert_array_equal(kept, snapshot)
     np.testing.assert_array_equal(latest, layer.forward(x3))  # inference path agrees
 
-
-def test_im2col_refuses_an_out_array_its_writes_would_not_reach():
-    from numnet.layers import _spatial
-
-    x = np.zeros((1, 4, 4, 2))
-    out = np.empty((4, 36))[:, ::2]  # 18 columns, but not contiguous
-    with pytest.raises(ValueError, match="contiguous columns"):
-        _spatial.im2col(x, (3, 3), (1, 1), (1, 1), (2, 2), out=out)
