@@ -563,3 +563,23 @@ def test_predict_runs_wide_models_in_cache_sized_pieces_with_the_same_results(mo
     np.testing.assert_allclose(model.predict(x, batch_size=50), whole, rtol=1e-6, atol=1e-7)
     monkeypatch.setattr(training, "INFERENCE_ACTIVATION_BYTES", 10)
     assert training._inference_batch(model, 50) == 1  # at least one sample
+
+
+def test_evaluate_gives_the_same_figures_whatever_pieces_it_runs_in(monkeypatch):
+    from numnet import training
+
+    model = nn.Sequential([
+        nn.Input((12, 12, 1)),
+        nn.Conv2D(8, 3, activation="relu", seed=0),
+        nn.MaxPool2D(2),
+        nn.Flatten(),
+        nn.Dense(3, activation="softmax", seed=1),
+    ])
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(1)
+    x, y = rng.random((40, 12, 12, 1), dtype=np.float32), rng.integers(0, 3, 40)
+    whole = model.evaluate(x, y, batch_size=40)
+    monkeypatch.setattr(training, "INFERENCE_ACTIVATION_BYTES", 3_200 * 3)  # pieces of 3 samples
+    pieces = model.evaluate(x, y, batch_size=40)
+    assert pieces["accuracy"] == whole["accuracy"]
+    assert pieces["loss"] == pytest.approx(whole["loss"], rel=1e-6)

@@ -272,7 +272,9 @@ class Model:
                             sample_weight=sample_weight)
 
     def evaluate(self, x, y, batch_size=32, sample_weight=None, verbose=0) -> dict:
-        """The loss and metrics on ``(x, y)`` in inference mode: ``{"loss": ..., name: ...}``."""
+        """The loss and metrics on ``(x, y)`` in inference mode: ``{"loss": ..., name: ...}``.
+        Batches are split as in ``predict``; the loss and metrics are sums over samples, so
+        the figures do not depend on how."""
         return training.evaluate(self, x, y, batch_size=batch_size, sample_weight=sample_weight, verbose=verbose)
 
     def predict(self, x, batch_size=32, verbose=0) -> np.ndarray:

@@ -412,7 +412,7 @@ def _evaluate_arrays(model, xs, y, weights, batch_size) -> dict:
     for metric in model.metrics:
         metric.reset()
     total, n = 0.0, len(y)
-    for rows in _batches(n, batch_size):
+    for rows in _batches(n, _inference_batch(model, batch_size)):
         out = model.forward(_take(xs, rows, model.dtype), training=False)
         yb = y[rows]
         if not model.loss.is_sparse:
@@ -440,7 +440,7 @@ def evaluate(model, x, y, batch_size=32, sample_weight=None, verbose=0) -> dict:
     return logs
 
 
-# predict runs at most this many bytes of any one layer's output at a time.
+# predict and evaluate run at most this many bytes of any one layer's output at a time.
 INFERENCE_ACTIVATION_BYTES = 4 << 20
 
 
