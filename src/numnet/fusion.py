@@ -19,8 +19,9 @@ Each gives the same outputs and gradients as running the two layers one after th
 
 A rewrite applies only where the pool is the layer's sole consumer and the layer is not
 the model's output. The layers' ``output`` attributes then hold what the rewrite computed
-(the conv's pre-activation, or nothing for a fused pair); a layer called on its own
-behaves as usual.
+(the conv's pre-activation, or nothing for a fused pair), and their cached state is the
+rewrite's: after a model's forward, go through ``model.backward``, not a rewritten layer's
+own ``backward``. A layer called on its own behaves as usual.
 """
 
 from __future__ import annotations
