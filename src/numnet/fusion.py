@@ -31,7 +31,7 @@ import numpy as np
 from .layers import _spatial
 from .layers.conv import Conv2D
 from .layers.core import ActivatedLayer
-from .layers.pooling import MaxPool2D
+from .layers.pooling import MaxPool2D, running_max
 
 
 class ConvMaxPool:
@@ -82,16 +82,9 @@ class ConvMaxPool:
         conv.output = None  # z exists only grouped by window pixel
 
         y = pool.scratch("output", (m, f), z.dtype)
-        np.copyto(y, z[0])
+        self._first = None  # let the index buffer be reused
         first = self._first = pool.scratch("first", (m, f), np.min_scalar_type(windows - 1))
-        first.fill(0)
-        grew = pool.scratch("grew", (m, f), np.bool_)
-        for k in range(1, windows):
-            np.greater(z[k], y, out=grew)
-            grew_k = grew.view(np.uint8).astype(first.dtype, copy=False)
-            grew_k *= first.dtype.type(k)
-            np.maximum(first, grew_k, out=first)
-            np.maximum(y, z[k], out=y)
+        running_max(z, y, first, pool.scratch("grew", (m, f), np.bool_))
         if y.dtype.kind == "f" and np.isnan(y).any():
             self._first_nans(z, first)
         y = y.reshape(n, *pooled_hw, f)

@@ -8,6 +8,21 @@ from . import _spatial
 from .layer import Layer
 
 
+def running_max(blocks, y, first, grew) -> None:
+    """``y = max(blocks)`` elementwise and ``first`` = the index of the first block that
+    reaches it (the last at which the running maximum strictly grew); ``grew`` is a boolean
+    scratch array of ``y``'s shape. All of ``y``'s shape; written in place."""
+    np.copyto(y, blocks[0])
+    first.fill(0)
+    for k in range(1, len(blocks)):
+        # first = k where blocks[k] > y: since k grows, first = max(first, k * (blocks[k] > y)).
+        np.greater(blocks[k], y, out=grew)
+        grew_k = grew.view(np.uint8).astype(first.dtype, copy=False)
+        grew_k *= first.dtype.type(k)
+        np.maximum(first, grew_k, out=first)
+        np.maximum(y, blocks[k], out=y)
+
+
 class _Pool2D(Layer):
     """Shared by the windowed pools: ``(n, h, w, c) -> (n, out_h, out_w, c)`` with
     ``out`` as in Conv2D (valid: ``floor((size - pool) / stride) + 1``, same:
@@ -114,16 +129,8 @@ class MaxPool2D(_Pool2D):
                     np.maximum(part, view, out=part)
         else:
             y = self.scratch("output", views[0].shape, views[0].dtype)
-            np.copyto(y, views[0])
-            index_type = np.min_scalar_type(len(views) - 1)
-            first = self.scratch("first", y.shape, index_type)
-            first.fill(0)
-            for k, view in enumerate(views[1:], start=1):
-                # first = k where view > y: since k grows, first = max(first, k * (view > y)).
-                grew = (view > y).view(np.uint8).astype(index_type, copy=False)
-                grew *= index_type.type(k)
-                np.maximum(first, grew, out=first)
-                np.maximum(y, view, out=y)
+            first = self.scratch("first", y.shape, np.min_scalar_type(len(views) - 1))
+            running_max(views, y, first, self.scratch("grew", y.shape, np.bool_))
             # A NaN stops the running maximum from growing; leave such batches to backward's comparison.
             self._first = None if y.dtype.kind == "f" and np.isnan(y).any() else first
         self.output = y
