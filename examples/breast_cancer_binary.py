@@ -25,7 +25,7 @@ stop = EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
 history = model.fit(x_train, y_train, epochs=100, batch_size=32, validation_split=0.2, callbacks=[stop], verbose=0)
 print(f"trained {len(history.history['loss'])} epochs; best val_loss {stop.best:.4f}")
 
-logs = model.evaluate(x_test, y_test)
+logs = model.evaluate(x_test, y_test, return_dict=True)
 print(f"held-out loss: {logs['loss']:.4f}")
 print(f"held-out accuracy: {logs['accuracy']:.4f}")
 print(f"held-out precision: {logs['precision']:.4f}")

@@ -58,7 +58,7 @@ def train(epochs: int = 30, seed: int = 0, verbose: int = 0):
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, seed=seed, stratify=y)
     model = build_model(seed)
     model.fit(x_train, y_train, epochs=epochs, batch_size=32, verbose=verbose)
-    return model, model.evaluate(x_test, y_test)
+    return model, model.evaluate(x_test, y_test, return_dict=True)
 
 
 def main() -> None:

@@ -31,6 +31,6 @@ model.compile(loss="sparse_categorical_crossentropy", optimizer=nn.optimizers.Ad
 model.summary()
 model.fit(x_train, y_train, epochs=15, batch_size=32, validation_split=0.1, verbose=0)
 
-logs = model.evaluate(x_test, y_test)
+logs = model.evaluate(x_test, y_test, return_dict=True)
 print(f"held-out loss: {logs['loss']:.4f}")
 print(f"held-out accuracy: {logs['accuracy']:.4f}")

@@ -24,7 +24,7 @@ model = Sequential([
 model.compile(loss="mse", optimizer=nn.optimizers.Adam(0.005), metrics=["mae", "r2"])
 model.fit(x_train, y_train, epochs=60, batch_size=32, verbose=0)
 
-logs = model.evaluate(x_test, y_test)
+logs = model.evaluate(x_test, y_test, return_dict=True)
 print(f"held-out mse: {logs['loss']:.4f}")
 print(f"held-out mae: {logs['mae']:.4f}")
 print(f"held-out r2: {logs['r2']:.4f}")

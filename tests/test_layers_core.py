@@ -16,6 +16,12 @@ ACTIVATIONS = ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "el
 TOLERANCE = 1e-6
 
 
+def _linked(layer, shape):
+    """``layer`` called on ``Input(shape)`` (built for it); returns the layer."""
+    layer(Input(shape))
+    return layer
+
+
 def _dense64(units, kernel, bias, **kwargs):
     layer = Dense(units, dtype="float64", **kwargs)
     layer.build_for(kernel.shape[:1])
@@ -170,15 +176,17 @@ def test_dense_builds_lazily_from_the_first_input():
     np.testing.assert_array_equal(layer.params["bias"], np.zeros(5))
 
 
-def test_calling_a_layer_on_an_input_links_and_builds_it():
+def test_calling_a_layer_on_an_input_returns_a_symbolic_tensor_and_builds_it():
     x = Input((4,))
     layer = Dense(8)
-    assert layer(x) is layer
-    assert layer.inbound == [x]
+    h = layer(x)
+    assert h.shape == (None, 8) and h.dtype == np.float32 and h.node.layer is layer
+    assert layer.input is x and layer.output is h and h.node.inputs == [x]
     assert layer.built and layer.params["kernel"].shape == (4, 8)
     assert layer.output_shape == (8,)
-    chained = Dense(2, activation="softmax")(layer)
-    assert chained.inbound == [layer] and chained.params["kernel"].shape == (8, 2)
+    chained = Dense(2, activation="softmax")
+    y = chained(h)
+    assert y.node.inputs == [h] and chained.params["kernel"].shape == (8, 2)
 
 
 def test_calling_a_layer_on_an_array_runs_inference():
@@ -187,12 +195,15 @@ def test_calling_a_layer_on_an_array_runs_inference():
 
 
 def test_linking_errors():
-    with pytest.raises(ValueError, match="numnet.Input"):
-        Dense(3)(Dense(4))  # no known output shape
+    with pytest.raises(TypeError, match="numnet.Input"):
+        Dense(3)(Dense(4))  # a layer, not a tensor
     layer = Dense(3)
     layer(Input((2,)))
-    with pytest.raises(ValueError, match="already connected"):
-        layer(Input((2,)))
+    kernel = layer.get_weights()[0]
+    with pytest.raises(ValueError, match=r"'dense\w*' was built for inputs of shape \(None, 2\) but is now called on "
+                                         r"\(None, 5\)"):
+        layer(Input((5,)))
+    assert len(layer._inbound_nodes) == 1 and np.array_equal(layer.get_weights()[0], kernel)
 
 
 @pytest.mark.parametrize("shape", [(), (0,), (-3,), ("4",), (2.0,), None, (True,)])
@@ -203,9 +214,9 @@ def test_input_rejects_bad_shapes(shape):
 
 def test_input_accepts_an_int_and_passes_data_through():
     x = Input(4)
-    assert x.shape == (4,) and x.output_shape == (4,)
+    assert x.shape == (None, 4) and x.node.layer.output_shape == (4,)
     data = np.ones((2, 4))
-    assert x.forward(data) is data and x.backward(data) is data
+    assert x.node.layer.forward(data) is data and x.node.layer.backward(data) is data
 
 
 @pytest.mark.parametrize("units", [0, -1, 2.5, "8", True, None])
@@ -236,7 +247,7 @@ def test_names():
 
 # --- weights ----------------------------------------------------------------------------------
 def test_get_weights_returns_copies_kernel_then_bias():
-    layer = Dense(3)(Input((2,)))
+    layer = _linked(Dense(3), (2,))
     kernel, bias = layer.get_weights()
     assert kernel.shape == (2, 3) and bias.shape == (3,)
     kernel[...] = 99
@@ -244,7 +255,7 @@ def test_get_weights_returns_copies_kernel_then_bias():
 
 
 def test_set_weights_in_order_and_casts_to_the_layer_dtype():
-    layer = Dense(3)(Input((2,)))
+    layer = _linked(Dense(3), (2,))
     kernel, bias = np.arange(6.0).reshape(2, 3), np.array([1.0, 2.0, 3.0])
     layer.set_weights([kernel, bias])
     assert layer.params["kernel"].dtype == np.float32
@@ -254,7 +265,7 @@ def test_set_weights_in_order_and_casts_to_the_layer_dtype():
 
 
 def test_set_weights_errors_change_nothing():
-    layer = Dense(3)(Input((2,)))
+    layer = _linked(Dense(3), (2,))
     before = layer.get_weights()
     with pytest.raises(ValueError, match="expects 2 weight arrays"):
         layer.set_weights([before[0]])
@@ -267,8 +278,8 @@ def test_set_weights_errors_change_nothing():
 
 
 def test_count_params():
-    assert Dense(8)(Input((4,))).count_params() == 4 * 8 + 8
-    assert Dense(8, use_bias=False)(Input((4,))).count_params() == 32
+    assert _linked(Dense(8), (4,)).count_params() == 4 * 8 + 8
+    assert _linked(Dense(8, use_bias=False), (4,)).count_params() == 32
     assert Activation("relu").count_params() == 0
     assert Dense(8).count_params() == 0  # not built yet
 
@@ -303,14 +314,15 @@ class Scale(Layer):
 def test_custom_layer_with_one_argument_forward_works_everywhere():
     layer = Scale()
     x = np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)
-    np.testing.assert_array_equal(layer(x), x)  # __call__ on arrays
+    np.testing.assert_array_equal(layer(x), x)  # __call__ on arrays (inference: keeps no cache)
     assert layer.name.startswith("scale")
+    layer.forward(x)  # the seed's interface: forward, then backward
     layer.backward(np.ones_like(x))
     np.testing.assert_array_equal(layer.grads["scale"], [4.0, 6.0])
     layer.update(0.5)
     np.testing.assert_array_equal(layer.params["scale"], [-1.0, -2.0])
     assert check_layer(Scale(), _inputs((3, 4))).max_relative_error < TOLERANCE
-    linked = Scale()(Input((5,)))
+    linked = _linked(Scale(), (5,))
     assert linked.params["scale"].shape == (5,)
 
 
@@ -328,7 +340,7 @@ def test_float64_layers_stay_float64_through_update():
 
 
 def test_float32_is_the_default_and_survives_update():
-    layer = Dense(4, activation="sigmoid")(Input((2,)))
+    layer = _linked(Dense(4, activation="sigmoid"), (2,))
     assert all(w.dtype == np.float32 for w in layer.get_weights())
     y = layer.forward(np.ones((3, 2), dtype=np.float32))
     assert y.dtype == np.float32
@@ -338,7 +350,7 @@ def test_float32_is_the_default_and_survives_update():
 
 
 def test_cast_converts_built_weights_and_values_are_kept():
-    layer = Dense(3)(Input((2,)))
+    layer = _linked(Dense(3), (2,))
     before = layer.get_weights()
     layer.cast("float64")
     for old, new in zip(before, layer.get_weights()):
@@ -347,7 +359,7 @@ def test_cast_converts_built_weights_and_values_are_kept():
 
 
 def test_check_layer_restores_the_layer():
-    layer = Dense(3, activation="relu")(Input((2,)))
+    layer = _linked(Dense(3, activation="relu"), (2,))
     before = layer.get_weights()
     check_layer(layer, _inputs((4, 2)))
     assert layer.dtype == np.float32
@@ -357,15 +369,15 @@ def test_check_layer_restores_the_layer():
 
 
 def test_calls_in_the_wrong_order_are_runtime_errors():
-    layer = Dense(3, activation="relu")(Input((2,)))
+    layer = _linked(Dense(3, activation="relu"), (2,))
     with pytest.raises(RuntimeError, match=r"call backward\(output_error\) before update"):
         layer.update(0.1)
     with pytest.raises(RuntimeError, match=r"call forward\(input\) before backward"):
-        Dense(3)(Input((2,))).backward(np.ones((1, 3), dtype=np.float32))
+        _linked(Dense(3), (2,)).backward(np.ones((1, 3), dtype=np.float32))
 
 
 def test_default_kernel_is_glorot_uniform_and_bias_zeros():
-    layer = Dense(300, seed=0)(Input((200,)))
+    layer = _linked(Dense(300, seed=0), (200,))
     kernel, bias = layer.get_weights()
     limit = np.sqrt(6 / (200 + 300))
     assert -limit <= kernel.min() and kernel.max() <= limit and kernel.max() > 0.99 * limit

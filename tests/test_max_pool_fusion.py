@@ -8,10 +8,12 @@ import pytest
 
 import numnet
 from numnet.gradient_check import check_model
+from numnet.graph.plan import Step
+from numnet.graph.rewrites import ConvMaxPoolStep, PoolThenReluStep
 
 
 def _steps(model):
-    return {step.layer.name: step for _, step in model._plan}
+    return {step.layer.name: step for step in model._plan.steps}
 
 
 def _pair(conv_kwargs, pool_kwargs, image=(11, 11, 3), seed=0, activation="relu"):
@@ -39,7 +41,7 @@ def _pair(conv_kwargs, pool_kwargs, image=(11, 11, 3), seed=0, activation="relu"
 
 def _gradients(model, x, y, training):
     out = model.forward([x], training=training)
-    model.backward(model._fused(y, out), skip_output_activation=True)
+    model.backward(model._compiled.outputs[0].fused(y, out), skip_output_activation=True)
     return out, {f"{l.name[:4]}/{k}": g.copy() for l in model.layers for k, g in l.grads.items()}
 
 
@@ -67,7 +69,7 @@ def test_fused_chain_gives_the_outputs_and_gradients_of_the_plain_chain(conv_kwa
     y = rng.integers(0, 3, size=5)
     out_f, grads_f = _gradients(fused, x, y, training)
     out_p, grads_p = _gradients(plain, x, y, training)
-    z = plain.layers[0].output
+    z = numnet.Model(plain.input, plain.layers[0].output).predict(x)  # the conv output
     assert (z == 0).any() and (z < 0).any()  # the relu and the ties are exercised
     np.testing.assert_allclose(out_f, out_p, rtol=1e-13, atol=1e-15)
     assert grads_f.keys() == grads_p.keys()
@@ -89,16 +91,19 @@ def test_the_rewrite_is_planned_where_it_applies():
     ])
     model.compile(loss="sparse_categorical_crossentropy")
     steps = _steps(model)
-    assert "c1" not in steps and steps["p1"].fused.conv is model.get_layer("c1")
-    assert [model._nodes[i].name for i in steps["p1"].sources] == [model.inputs[0].name]
+    assert "c1" not in steps and isinstance(steps["p1"], ConvMaxPoolStep)
+    assert steps["p1"].conv is model.get_layer("c1")
+    assert steps["p1"].sources == model._plan.input_slots
     assert steps["c2"].preactivation == {"output_size": (11, 11)}  # 12x12: the windows cover 11x11
-    assert steps["p2"].activation_after is model.get_layer("c2").activation
-    assert steps["c3"].preactivation is None and steps["p3"].activation_after is None
+    assert isinstance(steps["p2"], PoolThenReluStep) and steps["p2"].relu is model.get_layer("c2").activation
+    assert steps["c3"].preactivation is None and type(steps["p3"]) is Step
     assert [l.name for l in model.layers][:3] == ["c1", "p1", "c2"]  # every layer keeps its weights
     x = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
+    _, run = model._plan.forward([x], training=False, keep=True)
+    assert run.values[steps["c2"].targets[0]].shape == (2, 11, 11, 8)  # the cropped pre-activation
     model.predict(x, verbose=0)
-    assert model.get_layer("c2").output.shape == (2, 11, 11, 8)  # the cropped pre-activation
-    assert model.get_layer("p2").output.shape == (2, 5, 5, 8)
+    assert model.get_layer("c2").output.shape == (None, 11, 11, 8)  # the layer's public output: symbolic
+    assert run.values[steps["p2"].targets[0]].shape == (2, 5, 5, 8)
 
 
 def test_no_rewrite_when_the_conv_output_is_used_elsewhere_or_is_the_model_output():
@@ -124,7 +129,7 @@ def test_dense_on_images_moves_its_relu_but_is_not_cropped():
     ])
     model.compile(loss="mse")
     assert _steps(model)["d"].preactivation == {}
-    assert _steps(model)["p"].activation_after is not None
+    assert isinstance(_steps(model)["p"], PoolThenReluStep)
 
 
 def test_layers_used_outside_the_model_still_apply_their_relu():
@@ -138,7 +143,7 @@ def test_layers_used_outside_the_model_still_apply_their_relu():
     alone = conv(x)  # the layer called directly: its full, activated output
     assert alone.shape == (4, 7, 7, 3) and alone.min() >= 0 and (alone == 0).any()
     # A second model over the same layers, ending at the conv, sees the activated output.
-    features = numnet.Model(inp, conv)
+    features = numnet.Model(inp, conv.output)
     np.testing.assert_array_equal(features.predict(x, verbose=0), alone)
 
 
@@ -160,7 +165,7 @@ def test_fused_cnn_passes_the_whole_model_gradient_check():
 
 def test_a_linear_conv_and_its_pool_run_as_one_step_too():
     fused, plain = _pair({}, {"pool_size": 2}, activation=None)
-    assert any(step.fused is not None for _, step in fused._plan)
+    assert any(isinstance(step, ConvMaxPoolStep) for step in fused._plan.steps)
     rng = np.random.default_rng(2)
     x, y = rng.standard_normal((4, 11, 11, 3)), rng.integers(0, 3, size=4)
     out_f, grads_f = _gradients(fused, x, y, True)
@@ -171,20 +176,21 @@ def test_a_linear_conv_and_its_pool_run_as_one_step_too():
 
 
 @pytest.mark.parametrize("activation", ["relu", None])
-def test_the_fused_step_on_its_own_matches_the_two_layers_even_with_a_nan(activation):
-    from numnet.fusion import ConvMaxPool
-
+def test_the_fused_step_matches_the_two_layers_even_with_a_nan(activation):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 11, 11, 3))
     x[0, 5, 5, 0] = np.nan  # z[3:6, 3:6] is NaN: window (1, 1) meets it only at its last pixel
     conv = numnet.Conv2D(4, 3, activation=activation, dtype="float64", seed=0)
     pool = numnet.MaxPool2D(2)
-    step = ConvMaxPool(conv, pool)
-    y_fused = step.forward(x, training=True)
+    inp = numnet.Input((11, 11, 3))
+    model = numnet.Model(inp, pool(conv(inp)), dtype="float64")
+    assert isinstance(model._plan.steps[0], ConvMaxPoolStep)
+    y_fused = model.forward(x, training=True)
     g = rng.standard_normal(y_fused.shape)
-    dx_fused = step.backward(g)
+    dx_fused = model.backward(g)
     grads_fused = {k: v.copy() for k, v in conv.grads.items()}
     y_plain = pool.forward(conv.forward(x, training=True), training=True)
+    conv.needs_input_error = pool.needs_input_error = True
     dx_plain = conv.backward(pool.backward(g))
     np.testing.assert_allclose(y_fused, y_plain, rtol=1e-13, atol=1e-15)  # NaN where NaN
     np.testing.assert_allclose(dx_fused, dx_plain, rtol=1e-12, atol=1e-14)
@@ -194,14 +200,14 @@ def test_the_fused_step_on_its_own_matches_the_two_layers_even_with_a_nan(activa
 
 
 def test_backward_before_forward_is_explained():
-    from numnet.fusion import ConvMaxPool
-
-    with pytest.raises(RuntimeError, match="forward before backward"):
-        ConvMaxPool(numnet.Conv2D(2, 3), numnet.MaxPool2D(2)).backward(np.ones((1, 2, 2, 2)))
+    inp = numnet.Input((6, 6, 1))
+    model = numnet.Model(inp, numnet.MaxPool2D(2)(numnet.Conv2D(2, 3)(inp)))
+    with pytest.raises(RuntimeError, match="forward"):
+        model.backward(np.ones((1, 2, 2, 2), dtype=np.float32))
 
 
 def test_float32_training_with_and_without_the_rewrites_stays_together(monkeypatch):
-    import numnet.models
+    import numnet.graph.rewrites
 
     def build():
         return numnet.Sequential([
@@ -219,11 +225,14 @@ def test_float32_training_with_and_without_the_rewrites_stays_together(monkeypat
     rewritten = build()
     rewritten.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
     rewritten.predict(x[:1], verbose=0)
-    monkeypatch.setattr(numnet.models, "plan_max_pool_rewrites", lambda plan, output_layer: plan)
+    monkeypatch.setattr(numnet.graph.rewrites, "plan_max_pool_rewrites", lambda steps, outputs: steps)
     plain = build()
     plain.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
     plain.predict(x[:1], verbose=0)
-    assert any(step.fused for _, step in rewritten._plan) and not any(step.fused for _, step in plain._plan)
+    def rewrites(model):
+        return [s for s in model._plan.steps if isinstance(s, (ConvMaxPoolStep, PoolThenReluStep))]
+
+    assert rewrites(rewritten) and not rewrites(plain)
     plain.set_weights(rewritten.get_weights())
     for model in (rewritten, plain):
         model.fit(x, y[:320], epochs=3, batch_size=32, shuffle=False, verbose=0)

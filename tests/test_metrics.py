@@ -158,7 +158,7 @@ def test_evaluate_reports_metrics_equal_to_the_formulas_on_predictions():
     x = RNG.normal(size=(N, 3))
     model = Sequential([Input((3,)), Dense(K, activation="softmax")], dtype="float64")
     model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd", metrics=["accuracy", "precision", "f1"])
-    logs = model.evaluate(x, LABELS, batch_size=10)
+    logs = model.evaluate(x, LABELS, batch_size=10, return_dict=True)
     predicted = model.predict(x).argmax(axis=1)
     p, _, f = ref_prf(LABELS, predicted, binary=False)
     assert logs["accuracy"] == pytest.approx(ref_accuracy(LABELS, predicted))

@@ -56,7 +56,7 @@ def test_five_steps_match_pytorch(net, config):
     class_name, kwargs = CONFIGS[config]
     model.compile(loss=loss, optimizer=getattr(optimizers, class_name)(**kwargs))
     if net == "cls":
-        assert model._fused is not None  # the fused path is what matches CrossEntropyLoss on logits
+        assert model._compiled.outputs[0].fused is not None  # the fused path is what matches CrossEntropyLoss on logits
     recorder = StepLosses()
     model.fit(REF["x"], NETS[net][3], epochs=1, batch_size=int(REF["batch_size"]), shuffle=False, verbose=0,
               callbacks=[recorder])

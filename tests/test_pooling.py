@@ -187,9 +187,9 @@ def test_pooling_after_the_input_computes_no_input_gradient(cls):
     model = numnet.Sequential([numnet.Input((4, 4, 2)), cls(2), numnet.Flatten(), numnet.Dense(3)])
     model.compile(loss="mse", optimizer="sgd")
     pool = next(layer for layer in model.layers if isinstance(layer, cls))
-    assert pool.needs_input_error is False
     x = np.random.default_rng(0).standard_normal((5, 4, 4, 2)).astype(np.float32)
     model.fit(x, np.zeros((5, 3), np.float32), epochs=1, batch_size=5, verbose=0)
+    assert pool.needs_input_error is False  # the plan told the call fed by the Input
     assert pool.backward(np.ones((5, 2, 2, 2), np.float32)) is None
 
 

@@ -165,7 +165,7 @@ def test_evaluate_and_predict_check_their_input():
 def test_fit_or_evaluate_before_compile_says_to_compile(method):
     model = Sequential([Input((4,)), Dense(3, activation="softmax")])
     before = model.get_weights()
-    with pytest.raises(RuntimeError, match=rf"Call model.compile\(loss=..., optimizer=...\) before model.{method}"):
+    with pytest.raises(RuntimeError, match=rf"Call model.compile\(optimizer=..., loss=...\) before model.{method}"):
         getattr(model, method)(X, Y)
     _assert_weights(model, before)
     assert model.predict(X).shape == (40, 3)  # predict needs no compile
@@ -232,18 +232,17 @@ def test_terminate_on_nan_stops_without_raising_and_weights_stay_finite(capsys):
 
 # --- batching, shuffling, validation -------------------------------------------------------------
 class SeenRows:
-    """Records which rows (identified by x[:, 0] = row index) each training forward sees."""
+    """Records which rows (identified by x[:, 0] = row index) each training step sees."""
 
     def __init__(self, model):
         self.batches = []
-        original = model.forward
+        original = model.train_step
 
-        def forward(inputs, training=False):
-            if training:
-                self.batches.append(inputs[0][:, 0].astype(int).tolist())
-            return original(inputs, training=training)
+        def train_step(data):
+            self.batches.append(data[0][0][:, 0].astype(int).tolist())
+            return original(data)
 
-        model.forward = forward
+        model.train_step = train_step
 
     def epochs(self, per_epoch):
         return [sum(self.batches[i:i + per_epoch], []) for i in range(0, len(self.batches), per_epoch)]
@@ -318,7 +317,7 @@ def test_validation_split_loss_is_the_loss_on_the_held_out_rows():
     nn.set_seed(1)
     model = _classifier()
     history = model.fit(x, y, epochs=2, batch_size=64, validation_split=0.25, verbose=0)
-    logs = model.evaluate(x[held], y[held])
+    logs = model.evaluate(x[held], y[held], return_dict=True)
     assert history.history["val_loss"][-1] == pytest.approx(logs["loss"], rel=1e-12)
     assert history.history["val_accuracy"][-1] == pytest.approx(logs["accuracy"])
 
@@ -333,7 +332,7 @@ def test_validation_data_is_evaluated_after_each_epoch():
     model = _classifier()
     history = model.fit(X, Y, epochs=3, validation_data=(x_val, y_val), verbose=0)
     assert len(history.history["val_loss"]) == 3
-    logs = model.evaluate(x_val, y_val, batch_size=4)
+    logs = model.evaluate(x_val, y_val, batch_size=4, return_dict=True)
     assert history.history["val_loss"][-1] == pytest.approx(logs["loss"], rel=1e-12)
     assert history.history["val_accuracy"][-1] == pytest.approx(logs["accuracy"])
 
@@ -388,7 +387,7 @@ def test_weighted_loss_is_the_mean_of_weighted_sample_losses():
     model = _classifier()
     w = np.linspace(0, 2, len(X))
     per_sample = model.loss.per_sample(Y, model.predict(X))
-    assert model.evaluate(X, Y, sample_weight=w)["loss"] == pytest.approx(np.mean(w * per_sample), rel=1e-12)
+    assert model.evaluate(X, Y, sample_weight=w, return_dict=True)["loss"] == pytest.approx(np.mean(w * per_sample), rel=1e-12)
 
 
 # --- progress output ---------------------------------------------------------------------------
@@ -407,7 +406,7 @@ def test_verbose_2_prints_one_line_per_epoch(capsys):
 
 
 def test_verbose_1_shows_a_progress_bar_with_the_running_figures(capsys, monkeypatch):
-    monkeypatch.setattr("numnet.training._interactive", lambda: True)  # as in a terminal
+    monkeypatch.setattr("numnet.training.progress._interactive", lambda: True)  # as in a terminal
     _classifier().fit(X, Y, epochs=2, batch_size=8, verbose=1)
     out = capsys.readouterr().out
     assert "Epoch 1/2" in out and "Epoch 2/2" in out
@@ -415,7 +414,7 @@ def test_verbose_1_shows_a_progress_bar_with_the_running_figures(capsys, monkeyp
 
 
 def test_verbose_1_prints_one_line_per_epoch_when_output_is_not_a_terminal(capsys, monkeypatch):
-    monkeypatch.setattr("numnet.training._interactive", lambda: False)  # a log file or a pipe
+    monkeypatch.setattr("numnet.training.progress._interactive", lambda: False)  # a log file or a pipe
     _classifier().fit(X, Y, epochs=2, batch_size=8, verbose=1)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
@@ -491,7 +490,7 @@ def test_iris_softmax_reaches_90_percent_held_out():
     model = Sequential([Input((4,)), Dense(16, activation="relu"), Dense(3, activation="softmax")])
     model.compile(loss="sparse_categorical_crossentropy", optimizer=nn.optimizers.Adam(0.01), metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=60, batch_size=16, verbose=0)
-    assert model.evaluate(x_test, y_test)["accuracy"] >= 0.9
+    assert model.evaluate(x_test, y_test, return_dict=True)["accuracy"] >= 0.9
 
 
 def test_digits_mlp_reaches_95_percent_held_out():
@@ -501,7 +500,7 @@ def test_digits_mlp_reaches_95_percent_held_out():
     model = Sequential([Input((64,)), Dense(128, activation="relu"), Dense(10, activation="softmax")])
     model.compile(loss="sparse_categorical_crossentropy", optimizer=nn.optimizers.Adam(0.002), metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=25, batch_size=32, verbose=0)  # 0.97-0.98 over seeds 0-5
-    assert model.evaluate(x_test, y_test)["accuracy"] >= 0.95
+    assert model.evaluate(x_test, y_test, return_dict=True)["accuracy"] >= 0.95
 
 
 def test_breast_cancer_sigmoid_reaches_93_percent_held_out():
@@ -512,7 +511,7 @@ def test_breast_cancer_sigmoid_reaches_93_percent_held_out():
     model = Sequential([Input((x.shape[1],)), Dense(16, activation="relu"), Dense(1, activation="sigmoid")])
     model.compile(loss="binary_crossentropy", optimizer=nn.optimizers.Adam(0.003), metrics=["accuracy", "f1"])
     model.fit(x_train, y_train, epochs=30, batch_size=32, verbose=0)
-    logs = model.evaluate(x_test, y_test)
+    logs = model.evaluate(x_test, y_test, return_dict=True)
     assert logs["accuracy"] >= 0.93 and logs["f1"] >= 0.9
 
 
@@ -526,7 +525,7 @@ def test_functional_model_trains_with_a_list_of_inputs():
     y = (x[:, 0] > 0).astype(int) + (x[:, 3] > 0).astype(int)
     history = model.fit([x[:, :2], x[:, 2:]], y, epochs=30, batch_size=32, verbose=0)
     assert history.history["accuracy"][-1] > 0.9
-    assert model.evaluate([x[:, :2], x[:, 2:]], y)["accuracy"] > 0.9
+    assert model.evaluate([x[:, :2], x[:, 2:]], y, return_dict=True)["accuracy"] > 0.9
 
 
 def test_fit_and_evaluate_refuse_empty_data_and_predict_returns_an_empty_array():
@@ -546,7 +545,7 @@ def test_a_single_sample_without_its_batch_axis_gets_a_hint():
 
 
 def test_predict_runs_wide_models_in_cache_sized_pieces_with_the_same_results(monkeypatch):
-    from numnet import training
+    from numnet.training import loop as training
 
     model = nn.Sequential([
         nn.Input((12, 12, 1)),
@@ -558,15 +557,15 @@ def test_predict_runs_wide_models_in_cache_sized_pieces_with_the_same_results(mo
     x = np.random.default_rng(0).random((50, 12, 12, 1), dtype=np.float32)
     whole = model.predict(x, batch_size=50)
     monkeypatch.setattr(training, "INFERENCE_ACTIVATION_BYTES", 3_200 * 7)
-    assert training._inference_batch(model, 50) == 7
-    assert training._inference_batch(model, 5) == 5  # never more than asked
+    assert training.inference_batch(model, 50) == 7
+    assert training.inference_batch(model, 5) == 5  # never more than asked
     np.testing.assert_allclose(model.predict(x, batch_size=50), whole, rtol=1e-6, atol=1e-7)
     monkeypatch.setattr(training, "INFERENCE_ACTIVATION_BYTES", 10)
-    assert training._inference_batch(model, 50) == 1  # at least one sample
+    assert training.inference_batch(model, 50) == 1  # at least one sample
 
 
 def test_evaluate_gives_the_same_figures_whatever_pieces_it_runs_in(monkeypatch):
-    from numnet import training
+    from numnet.training import loop as training
 
     model = nn.Sequential([
         nn.Input((12, 12, 1)),
@@ -578,8 +577,8 @@ def test_evaluate_gives_the_same_figures_whatever_pieces_it_runs_in(monkeypatch)
     model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     rng = np.random.default_rng(1)
     x, y = rng.random((40, 12, 12, 1), dtype=np.float32), rng.integers(0, 3, 40)
-    whole = model.evaluate(x, y, batch_size=40)
+    whole = model.evaluate(x, y, batch_size=40, return_dict=True)
     monkeypatch.setattr(training, "INFERENCE_ACTIVATION_BYTES", 3_200 * 3)  # pieces of 3 samples
-    pieces = model.evaluate(x, y, batch_size=40)
+    pieces = model.evaluate(x, y, batch_size=40, return_dict=True)
     assert pieces["accuracy"] == whole["accuracy"]
     assert pieces["loss"] == pytest.approx(whole["loss"], rel=1e-6)

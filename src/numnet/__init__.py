@@ -18,6 +18,7 @@ from .layers import (
     GlobalAveragePooling2D,
     GlobalMaxPooling2D,
     Input,
+    InputLayer,
     Layer,
     LayerNormalization,
     MaxPool2D,
@@ -25,6 +26,7 @@ from .layers import (
     Reshape,
 )
 from .random import set_seed
-from . import callbacks, metrics
+from . import callbacks, metrics, schedules
+from . import graph, models, training
 from .models import Model, Sequential
 from .saving import load_model, register_layer

@@ -168,7 +168,7 @@ def _demo(args) -> int:
                         verbose=1)
     seconds = time.perf_counter() - start
 
-    scores = model.evaluate(x_test, y_test, verbose=0)
+    scores = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
     predicted = np.asarray(model.predict(x_test, verbose=0)).argmax(axis=-1)
     m = confusion_matrix(y_test, predicted, 10)
     correct = int(np.trace(m))

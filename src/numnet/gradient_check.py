@@ -134,36 +134,45 @@ def check_layer(
     return GradientCheckResult(max(errors.values(), default=0.0), errors)
 
 
-def check_model(model, x, y, n_directions: int = 3, step: float = 1e-6, seed: int = 0) -> GradientCheckResult:
+def check_model(model, x, y, n_directions: int = 3, step: float = 1e-6, seed: int = 0,
+                sample_weight=None) -> GradientCheckResult:
     """Check a compiled float64 model's gradients of its loss against central differences.
 
-    The analytic gradients come from exactly the path ``fit`` uses (including the fused
-    softmax / sigmoid + cross-entropy gradient); the forward runs in inference mode so that
-    every evaluation is deterministic. Errors are reported per ``"layer/param"``.
+    The analytic gradients come from exactly the path ``fit`` uses (every output's loss
+    and weight, the fused softmax / sigmoid + cross-entropy gradient, shared layers'
+    gradients summed over their calls, nested models); the forward runs in inference mode
+    so that every evaluation is deterministic. ``x`` / ``y`` take the structures ``fit``
+    takes. Errors are reported per ``"layer path/param"``.
     """
-    from .training import as_inputs, as_targets, _batch_loss
+    from .graph.plan import GradientPass
+    from .training.data import as_inputs, as_sample_weights, as_targets
 
     if model.dtype != np.float64:
         raise ValueError(f"check_model needs a float64 model (Model(..., dtype='float64')), got {model.dtype}.")
     if not model.compiled:
-        raise RuntimeError("Call model.compile(loss=..., optimizer=...) before check_model.")
+        raise RuntimeError("Call model.compile(optimizer=..., loss=...) before check_model.")
     rng = np.random.default_rng(seed)
     xs = [a.astype(np.float64) for a in as_inputs(model, x)]
-    y = as_targets(model, y, len(xs[0]))
-    if y.dtype.kind == "f":
-        y = y.astype(np.float64)
+    ys = [t if t is None or t.dtype.kind != "f" else t.astype(np.float64) for t in as_targets(model, y, len(xs[0]))]
+    weights = as_sample_weights(model, ys, sample_weight, None)
+    compiled, plan = model._compiled, model._plan
 
     def loss() -> float:
-        return _batch_loss(model, y, model.forward(xs, training=False), None)
+        outputs, _ = plan.forward(xs, training=False)
+        return compiled.batch_losses(ys, outputs, weights)[0]
 
-    out = model.forward(xs, training=False)
-    fused = model._fused is not None
-    grad = model._fused(y, out) if fused else model.loss.derivative(y, out)
-    model.backward(grad, skip_output_activation=fused)
+    # Inference mode (deterministic: no dropout, BatchNorm on its moving statistics), with
+    # every call's cache kept for the backward pass.
+    outputs, run = plan.forward(xs, training=False, keep=True)
+    gradient_pass = GradientPass()
+    plan.backward(run, compiled.gradients(ys, outputs, weights), gradient_pass)
     errors = {}
-    for layer in model.layers:
+    for path, layer in model.leaf_layers():
         for name, param in layer.params.items():
-            analytic = layer.grads[name].copy()
+            if layer._grad_pass is gradient_pass:
+                analytic = layer.grads[name].copy()
+            else:
+                analytic = np.zeros_like(param)  # no loss depends on this layer
             worst = 0.0
             for _ in range(n_directions):
                 d = _unit(rng, param.shape)
@@ -174,5 +183,5 @@ def check_model(model, x, y, n_directions: int = 3, step: float = 1e-6, seed: in
                 param += step * d
                 numeric = (plus - minus) / (2 * step)
                 worst = max(worst, relative_error(float(np.sum(analytic * d)), numeric, _floor(analytic)))
-            errors[f"{layer.name}/{name}"] = worst
+            errors[f"{path}/{name}"] = worst
     return GradientCheckResult(max(errors.values(), default=0.0), errors)

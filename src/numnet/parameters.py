@@ -19,13 +19,19 @@ import numpy as np
 
 
 class FlatParameters:
-    """The trainable parameters of ``layers`` moved into one buffer of ``dtype``.
+    """The trainable parameters of ``leaves`` (``(path, layer)`` pairs, see
+    ``Model.leaf_layers``) moved into one buffer of ``dtype``.
 
     ``layout`` lists ``(key, start, stop, shape)`` per parameter, ``key`` being
-    ``(layer name, parameter name)``.
+    ``(layer path, parameter name)``.
     """
 
-    def __init__(self, layers, dtype) -> None:
+    def __init__(self, leaves, dtype) -> None:
+        leaves = list(leaves)
+        layers = [layer for _, layer in leaves]
+        paths = {id(layer): path for path, layer in leaves}
+        for layer in layers:
+            layer.grad_targets = {}  # a slot of an earlier buffer (or of a frozen layer) is no target now
         entries = [(layer, name) for layer in layers if layer.trainable for name in layer.params]
         sizes = [layer.params[name].size for layer, name in entries]
         total = sum(sizes)
@@ -34,7 +40,8 @@ class FlatParameters:
         self.layout = []
         self._views = []
         self._trainable = [layer.trainable for layer in layers]
-        self._layers = list(layers)
+        self._layers = layers
+        self._paths = [path for path, _ in leaves]
         start = 0
         for (layer, name), size in zip(entries, sizes):
             shape = layer.params[name].shape
@@ -45,22 +52,31 @@ class FlatParameters:
             layer.params[name] = param
             # Offered, not assigned: a backward that never stores grads[name] is caught by gather.
             layer.grad_targets[name] = grad
-            self.layout.append(((layer.name, name), start, stop, shape))
+            self.layout.append(((paths[id(layer)], name), start, stop, shape))
             self._views.append((layer, name, param, grad))
             start = stop
 
-    def intact(self, layers) -> bool:
+    def intact(self, leaves) -> bool:
         """Whether every parameter still lives in the buffer (no layer was cast, given new
-        arrays or (un)frozen since)."""
+        arrays, renamed or (un)frozen since)."""
+        layers = [layer for _, layer in leaves]
         if len(layers) != len(self._layers) or any(a is not b for a, b in zip(layers, self._layers)):
+            return False
+        if [path for path, _ in leaves] != self._paths:
             return False
         if any(layer.trainable != flag for layer, flag in zip(layers, self._trainable)):
             return False
         return all(layer.params.get(name) is param for layer, name, param, _ in self._views)
 
-    def gather(self) -> None:
-        """Make sure every gradient is in the buffer, copying those a layer rebound."""
+    def gather(self, gradient_pass=None) -> None:
+        """Make sure every gradient is in the buffer, copying those a layer rebound. With
+        ``gradient_pass``, a layer that got no gradient in that pass (no loss depends on it)
+        gets zeros, not the previous step's values."""
         for layer, name, _, grad in self._views:
+            if gradient_pass is not None and layer._grad_pass is not gradient_pass:
+                grad.fill(0)
+                layer.grads[name] = grad
+                continue
             current = layer.grads.get(name)
             if current is not grad:
                 if current is None or np.shape(current) != grad.shape:

@@ -35,7 +35,9 @@ import numpy as np
 
 FORMAT = "numnet-model"
 WEIGHTS_FORMAT = "numnet-weights"
-FORMAT_VERSION = 1
+# 2: the graph of nodes (shared layers, nested models, several outputs); 1: one inbound
+# list per layer. Both load.
+FORMAT_VERSION = 2
 
 # Archive members numnet writes; anything else in a file is rejected.
 _MEMBER = re.compile(r"^(meta|[wo][0-9]{1,7})\.npy$")
@@ -250,7 +252,17 @@ def _model_kind(model) -> str:
     raise TypeError(f"save expects a numnet Model, got {model!r}.")
 
 
-def _layer_record(layer, arrays, with_weights: bool) -> dict:
+def _layer_record(layer, arrays, with_weights: bool, saved: set) -> dict:
+    if getattr(layer, "_is_model", False):
+        return {"class_name": "Sequential" if _model_kind(layer) == "sequential" else "Functional",
+                "config": {"name": layer.name, "trainable": bool(layer.trainable)},
+                "model": _model_record(layer, arrays, saved)}
+    if id(layer) in saved:
+        raise ValueError(
+            f"Cannot save layer {layer.name!r}: it is used both inside a nested model and outside it (or in two "
+            "nested models). Save the weights (save_weights) instead, or give each place its own layer."
+        )
+    saved.add(id(layer))
     class_name = _registered_name(layer)
     config = _check_jsonable(layer.get_config(), f"layer {layer.name!r} (get_config() of {class_name})")
     try:
@@ -260,14 +272,48 @@ def _layer_record(layer, arrays, with_weights: bool) -> dict:
             f"Cannot save layer {layer.name!r}: {type(layer).__name__}.from_config(get_config()) fails ({exc}). "
             "Make get_config() return every constructor argument."
         ) from exc
-    record = {
+    return {
         "class_name": class_name,
         "config": config,
-        "inbound": [p.name for p in layer.inbound],
-        "merges_inputs": bool(layer.merges_inputs),
         "weights": _layer_weight_entries(layer, arrays) if with_weights else [],
         "rng": _rng_state(getattr(layer, "_rng", None)),
     }
+
+
+def _model_record(model, arrays, saved: set) -> dict:
+    """The architecture of ``model``: every layer once (a nested model with its own record),
+    and, for a functional model, every call (node) in execution order: which layer, which
+    tensors it reads (``[node number, output number]``), whether it took a list, its fixed
+    training mode."""
+    kind = _model_kind(model)
+    input_layers = [t.node.layer for t in model.inputs]
+    record = {
+        "kind": kind,
+        "name": model.name,
+        "dtype": model.dtype.name,
+        "rng": _rng_state(model.rng),
+        "trainable": bool(model.trainable),
+        "layers": [_layer_record(layer, arrays, True, saved) for layer in [*input_layers, *model.layers]],
+    }
+    if kind == "sequential":
+        return record
+    nodes = [t.node for t in model.inputs] + list(model._plan.nodes)
+    position = {id(node): i for i, node in enumerate(nodes)}
+
+    def ref(tensor):
+        return [position[id(tensor.node)], tensor.index]
+
+    record["nodes"] = [
+        {"layer": node.layer.name, "inputs": [ref(t) for t in node.inputs], "as_list": bool(node.as_list),
+         "training": node.training}
+        for node in nodes
+    ]
+    record["inputs"] = [ref(t) for t in model.inputs]
+    record["outputs"] = [ref(t) for t in model.outputs]
+    record["input_names"] = list(model.input_names)
+    record["output_names"] = list(model.output_names)
+    record["inputs_kind"] = model._inputs_kind
+    record["outputs_kind"] = model._outputs_kind
     return record
 
 
@@ -323,28 +369,22 @@ def _optimizer_record(optimizer, model, arrays) -> dict:
 
 def save_model(model, path) -> None:
     """Write ``model`` (architecture, weights, optimizer state, compile settings) to ``path``."""
-    kind = _model_kind(model)
+    _model_kind(model)
     arrays: dict[str, np.ndarray] = {}
-    layers = [*model.inputs, *model.layers]
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "numnet_version": _version(),
-        "model": {
-            "kind": kind,
-            "name": model.name,
-            "dtype": model.dtype.name,
-            "inputs": [i.name for i in model.inputs],
-            "output": model.output_layer.name,
-            "rng": _rng_state(model.rng),
-            "layers": [_layer_record(layer, arrays, with_weights=True) for layer in layers],
-        },
+        "model": _model_record(model, arrays, set()),
         "compile": None,
     }
-    if getattr(model, "compiled", False) and getattr(model, "loss", None) is not None:
+    compiled = getattr(model, "_compiled", None)
+    if getattr(model, "compiled", False) and compiled is not None:
         meta["compile"] = {
-            "loss": {"name": model.loss.name, "from_logits": bool(model.loss.from_logits)},
-            "metrics": [_metric_record(m) for m in model.metrics],
+            "losses": [None if o.loss is None else {"name": o.loss.name, "from_logits": bool(o.loss.from_logits)}
+                       for o in compiled.outputs],
+            "loss_weights": [o.weight for o in compiled.outputs],
+            "metrics": [[_metric_record(m) for m in o.metrics] for o in compiled.outputs],
             "optimizer": _optimizer_record(model.optimizer, model, arrays),
         }
     arrays["meta"] = np.frombuffer(_to_json_bytes(meta), dtype=np.uint8)
@@ -352,12 +392,13 @@ def save_model(model, path) -> None:
 
 
 def save_weights(model, path) -> None:
-    """Write only the weights (parameters and buffers) of every layer, in layer order."""
+    """Write only the weights (parameters and buffers) of every layer, in layer order
+    (layers inside nested models by their path, ``"encoder/dense"``)."""
     _model_kind(model)
     arrays: dict[str, np.ndarray] = {}
     records = [
-        {"name": layer.name, "class_name": type(layer).__name__, "weights": _layer_weight_entries(layer, arrays)}
-        for layer in model.layers
+        {"name": path_, "class_name": type(layer).__name__, "weights": _layer_weight_entries(layer, arrays)}
+        for path_, layer in model.leaf_layers()
     ]
     meta = {"format": WEIGHTS_FORMAT, "format_version": FORMAT_VERSION, "numnet_version": _version(),
             "layers": records}
@@ -515,104 +556,228 @@ class _WeightSource:
                  f"its architecture creates {self.position}.")
 
 
-def _build_layers(archive: _Archive, model_meta: dict, dtype: np.dtype):
-    where = archive.where
-    records = _field(model_meta, "layers", list, f"{where}: model")
+def _make_layer(archive: _Archive, record, index: int, where: str, dtype: np.dtype, classes, sources):
+    """One layer from its record (weights come from the archive when it is built)."""
+    what = f"{where}: layer #{index}"
+    _require(isinstance(record, dict), f"{what}: the record must be an object.")
+    class_name = _field(record, "class_name", str, what)
+    config = _field(record, "config", dict, what)
+    name = config.get("name")
+    _require(isinstance(name, str) and name, f"{what}: the config has no valid 'name'.")
+    if class_name in ("Functional", "Sequential") and "model" in record:
+        inner = _field(record, "model", dict, what)
+        model = _rebuild(archive, inner, f"{where}/{name[:80]}", dtype, classes, sources)
+        _require(model.name == name, f"{what}: the nested model came out named {model.name!r}, not {name!r}.")
+        return model, class_name
+    cls = classes.get(class_name)
+    if cls is None:
+        raise ModelFileError(
+            f"{what} has class {class_name[:80]!r}, which is neither a numnet layer nor registered. If it "
+            "is your own layer, import the module that defines it (decorated with @numnet.register_layer) "
+            "before loading."
+        )
+    try:
+        layer = cls.from_config(dict(config))
+    except ModelFileError:
+        raise
+    except Exception as exc:
+        raise ModelFileError(f"{what} ({class_name} {name!r:.80}) cannot be rebuilt from its config: {exc}") from exc
+    _require(layer.name == name, f"{what}: the layer came out named {layer.name!r}, not {name!r}.")
+    source = _WeightSource(layer, record.get("weights", []), archive, dtype)
+    layer.add_weight = source  # an instance attribute: shadows Layer.add_weight while building
+    sources.append(source)
+    rng = record.get("rng")
+    if rng is not None:
+        layer._rng = _rng_from_state(rng, f"{what} ({name!r})")
+    return layer, class_name
+
+
+def _model_header(meta: dict, where: str):
+    from .models.model import check_dtype
+
+    kind = _field(meta, "kind", str, f"{where}: model")
+    _require(kind in ("sequential", "functional"), f"{where}: unknown model kind {kind!r:.60}.")
+    try:
+        dtype = check_dtype(_field(meta, "dtype", str, f"{where}: model"))
+    except ValueError as exc:
+        raise ModelFileError(f"{where}: {exc}") from exc
+    name = _field(meta, "name", str, f"{where}: model")
+    rng = _rng_from_state(meta.get("rng"), f"{where}: model")
+    return kind, dtype, name, rng
+
+
+def _rebuild(archive: _Archive, meta: dict, where: str, dtype, classes, sources):
+    """A model from a format-2 record (nested models recursively: their depth is their
+    nesting, never the number of layers)."""
+    from .layers.core import InputLayer
+    from .models import Model, Sequential
+
+    kind, own_dtype, name, rng = _model_header(meta, where)
+    records = _field(meta, "layers", list, f"{where}: model")
     _require(records, f"{where}: the model has no layers.")
-    classes = _layer_classes()
+    layers: dict[str, object] = {}
+    ordered = []
+    for index, record in enumerate(records):
+        layer, class_name = _make_layer(archive, record, index, where, own_dtype, classes, sources)
+        _require(layer.name not in layers, f"{where}: two layers are named {layer.name!r:.80}.")
+        layers[layer.name] = layer
+        ordered.append((layer, class_name))
+    trainable = meta.get("trainable", True)
+    _require(isinstance(trainable, bool), f"{where}: 'trainable' must be true or false.")
+    if kind == "sequential":
+        _require(isinstance(ordered[0][0], InputLayer), f"{where}: a Sequential model starts with its Input layer.")
+        _require(all(not isinstance(l, InputLayer) for l, _ in ordered[1:]),
+                 f"{where}: a Sequential model has one Input layer, first.")
+        model = Sequential([ordered[0][0].tensor, *[l for l, _ in ordered[1:]]], dtype=own_dtype, name=name, seed=rng)
+    else:
+        node_records = _field(meta, "nodes", list, f"{where}: model")
+        produced: list[list] = []
+        calls = {}
+        for position, node in enumerate(node_records):
+            what = f"{where}: node #{position}"
+            _require(isinstance(node, dict), f"{what} must be an object.")
+            layer_name = _field(node, "layer", str, what)
+            layer = layers.get(layer_name)
+            _require(layer is not None, f"{what} calls {layer_name!r:.80}, which is not a layer of the model.")
+            refs = _field(node, "inputs", list, what)
+            as_list = _field(node, "as_list", bool, what)
+            training = node.get("training")
+            _require(training is None or isinstance(training, bool), f"{what}: 'training' must be null or a bool.")
+            if isinstance(layer, InputLayer):
+                _require(not refs and id(layer) not in calls, f"{what}: an Input layer is called once, on nothing.")
+                calls[id(layer)] = True
+                produced.append([layer.tensor])
+                continue
+            _require(refs, f"{what} ({layer_name!r}) reads no tensors; only Input layers may.")
+            tensors = [_tensor_ref(produced, ref, what) for ref in refs]
+            _require(as_list or len(tensors) == 1, f"{what} ({layer_name!r}) takes {len(tensors)} inputs as one.")
+            out = layer(tensors if as_list else tensors[0], training=training)
+            if isinstance(out, dict):
+                out = list(out.values())
+            produced.append(out if isinstance(out, list) else [out])
+        inputs = [_tensor_ref(produced, ref, f"{where}: model inputs") for ref in _field(meta, "inputs", list, where)]
+        outputs = [_tensor_ref(produced, ref, f"{where}: model outputs")
+                   for ref in _field(meta, "outputs", list, where)]
+        _require(inputs and outputs, f"{where}: the model needs inputs and outputs.")
+        inputs_kind = meta.get("inputs_kind", "list")
+        outputs_kind = meta.get("outputs_kind", "list")
+        input_names = _field(meta, "input_names", list, where)
+        output_names = _field(meta, "output_names", list, where)
+        _require(len(input_names) == len(inputs) and len(output_names) == len(outputs)
+                 and all(isinstance(n, str) for n in input_names + output_names),
+                 f"{where}: input_names / output_names do not match the inputs / outputs.")
+        model = Model(_structure(inputs, input_names, inputs_kind, where),
+                      _structure(outputs, output_names, outputs_kind, where), dtype=own_dtype, name=name, seed=rng)
+    used = {id(l) for l in model.layers} | {id(t.node.layer) for t in model.inputs}
+    _require(len(used) == len(ordered), f"{where}: some layers of the file are not connected to the outputs.")
+    model.__dict__["_trainable"] = trainable  # each layer's own flag came with its config
+    if own_dtype != dtype and where == archive.where:
+        model.cast(dtype)
+    return model
+
+
+def _tensor_ref(produced, ref, what):
+    _require(isinstance(ref, list) and len(ref) == 2 and all(isinstance(r, int) and not isinstance(r, bool)
+                                                            for r in ref),
+             f"{what}: a tensor reference must be [node, output], got {ref!r:.60}.")
+    node, index = ref
+    _require(0 <= node < len(produced) and 0 <= index < len(produced[node]),
+             f"{what} refers to output {index} of node {node}, which is not an earlier call.")
+    return produced[node][index]
+
+
+def _structure(tensors, names, kind, where):
+    _require(kind in ("single", "list", "dict"), f"{where}: unknown structure {kind!r:.20}.")
+    if kind == "single":
+        _require(len(tensors) == 1, f"{where}: a single input or output must be one tensor.")
+        return tensors[0]
+    if kind == "dict":
+        return dict(zip(names, tensors))
+    return list(tensors)
+
+
+def _rebuild_v1(archive: _Archive, meta: dict, classes, sources):
+    """A model from a format-1 record: every layer once, with the names of its inbound
+    layers (graphs without sharing, one output)."""
+    from .layers.core import InputLayer
+    from .models import Model, Sequential
+
+    where = archive.where
+    kind, dtype, name, rng = _model_header(meta, where)
+    input_names = _field(meta, "inputs", list, f"{where}: model")
+    output_name = _field(meta, "output", str, f"{where}: model")
+    records = _field(meta, "layers", list, f"{where}: model")
+    _require(records, f"{where}: the model has no layers.")
     built: dict[str, object] = {}
-    sources = []
+    tensors: dict[str, object] = {}
     order = []
     for index, record in enumerate(records):
         what = f"{where}: layer #{index}"
-        class_name = _field(record, "class_name", str, what)
-        cls = classes.get(class_name)
-        if cls is None:
-            raise ModelFileError(
-                f"{what} has class {class_name[:80]!r}, which is neither a numnet layer nor registered. If it "
-                "is your own layer, import the module that defines it (decorated with @numnet.register_layer) "
-                "before loading."
-            )
-        config = _field(record, "config", dict, what)
-        name = config.get("name")
-        _require(isinstance(name, str) and name, f"{what}: the config has no valid 'name'.")
-        _require(name not in built, f"{where}: two layers are named {name!r:.80}.")
+        record = dict(record) if isinstance(record, dict) else record
+        _require(isinstance(record, dict), f"{what}: the record must be an object.")
+        if record.get("class_name") == "Input":
+            record["class_name"] = "InputLayer"
+        layer, class_name = _make_layer(archive, record, index, where, dtype, classes, sources)
+        _require(layer.name not in built, f"{where}: two layers are named {layer.name!r:.80}.")
         inbound = _field(record, "inbound", list, what)
         merges = _field(record, "merges_inputs", bool, what)
-        try:
-            layer = cls.from_config(dict(config))
-        except ModelFileError:
-            raise
-        except Exception as exc:
-            raise ModelFileError(f"{what} ({class_name} {name!r:.80}) cannot be rebuilt from its config: {exc}") from exc
-        _require(layer.name == name, f"{what}: the layer came out named {layer.name!r}, not {name!r}.")
-        source = _WeightSource(layer, record.get("weights", []), archive, dtype)
-        layer.add_weight = source  # an instance attribute: shadows Layer.add_weight while building
-        sources.append(source)
         parents = []
         for parent in inbound:
-            _require(isinstance(parent, str) and parent in built,
-                     f"{what} ({name!r}) takes input from {parent!r:.80}, which is not an earlier layer.")
-            parents.append(built[parent])
-        _require(bool(parents) != (class_name == "Input"),
-                 f"{what} ({name!r}): only Input layers may have no inbound layers.")
-        rng = record.get("rng")
-        if rng is not None:
-            layer._rng = _rng_from_state(rng, f"{what} ({name!r})")
-        built[name] = layer
-        order.append((layer, parents, merges))
-    return built, order, sources
+            _require(isinstance(parent, str) and parent in tensors,
+                     f"{what} ({layer.name!r}) takes input from {parent!r:.80}, which is not an earlier layer.")
+            parents.append(tensors[parent])
+        _require(bool(parents) != isinstance(layer, InputLayer),
+                 f"{what} ({layer.name!r}): only Input layers may have no inbound layers.")
+        if isinstance(layer, InputLayer):
+            tensors[layer.name] = layer.tensor
+        else:
+            _require(merges or len(parents) == 1,
+                     f"{where}: layer {layer.name!r} takes {len(parents)} inputs but does not merge them.")
+            if kind == "functional":
+                tensors[layer.name] = layer(parents if merges else parents[0])
+            else:
+                tensors[layer.name] = None
+        built[layer.name] = layer
+        order.append((layer, inbound))
+    inputs = []
+    for input_name in input_names:
+        _require(isinstance(input_name, str) and isinstance(built.get(input_name), InputLayer),
+                 f"{where}: model input {input_name!r:.80} is not an Input layer of the file.")
+        inputs.append(built[input_name].tensor)
+    _require(inputs, f"{where}: the model has no inputs.")
+    _require(output_name in built, f"{where}: the model output {output_name!r:.80} is not a layer of the file.")
+    if kind == "sequential":
+        _require(len(inputs) == 1 and order[0][0] is built[input_names[0]],
+                 f"{where}: a Sequential model starts with its one Input layer.")
+        for position, (layer, inbound) in enumerate(order[1:], start=1):
+            _require(inbound == [order[position - 1][0].name],
+                     f"{where}: layer {layer.name!r} of a Sequential model must follow the previous layer.")
+        _require(order[-1][0] is built[output_name], f"{where}: a Sequential model ends with its output.")
+        model = Sequential([inputs[0], *[layer for layer, _ in order[1:]]], dtype=dtype, name=name, seed=rng)
+    else:
+        model = Model(inputs if len(inputs) > 1 else inputs[0], tensors[output_name], dtype=dtype, name=name,
+                      seed=rng)
+    used = {id(l) for l in model.layers} | {id(t.node.layer) for t in model.inputs}
+    _require(len(used) == len(order), f"{where}: some layers of the file are not connected to the output.")
+    return model
 
 
 def _rebuild_model(archive: _Archive):
-    from .layers.core import Input
-    from .models import Model, Sequential, _check_dtype
-
     where = archive.where
-    model_meta = _field(archive.meta, "model", dict, where)
-    kind = _field(model_meta, "kind", str, f"{where}: model")
-    _require(kind in ("sequential", "functional"), f"{where}: unknown model kind {kind!r:.60}.")
+    meta = _field(archive.meta, "model", dict, where)
+    classes = _layer_classes()
+    sources: list[_WeightSource] = []
     try:
-        dtype = _check_dtype(_field(model_meta, "dtype", str, f"{where}: model"))
-    except ValueError as exc:
-        raise ModelFileError(f"{where}: {exc}") from exc
-    name = _field(model_meta, "name", str, f"{where}: model")
-    input_names = _field(model_meta, "inputs", list, f"{where}: model")
-    output_name = _field(model_meta, "output", str, f"{where}: model")
-    rng = _rng_from_state(model_meta.get("rng"), f"{where}: model")
-
-    built, order, sources = _build_layers(archive, model_meta, dtype)
-    inputs = []
-    for input_name in input_names:
-        _require(isinstance(input_name, str) and isinstance(built.get(input_name), Input),
-                 f"{where}: model input {input_name!r:.80} is not an Input layer of the file.")
-        inputs.append(built[input_name])
-    _require(inputs, f"{where}: the model has no inputs.")
-    _require(output_name in built, f"{where}: the model output {output_name!r:.80} is not a layer of the file.")
-    try:
-        if kind == "sequential":
-            _require(len(inputs) == 1 and order[0][0] is inputs[0],
-                     f"{where}: a Sequential model starts with its one Input layer.")
-            for position, (layer, parents, merges) in enumerate(order[1:], start=1):
-                _require(not merges and parents == [order[position - 1][0]],
-                         f"{where}: layer {layer.name!r} of a Sequential model must follow the previous layer.")
-            _require(order[-1][0] is built[output_name], f"{where}: a Sequential model ends with its output.")
-            model = Sequential([layer for layer, _, _ in order], dtype=dtype, name=name, seed=rng)
+        if archive.meta["format_version"] == 1:
+            model = _rebuild_v1(archive, meta, classes, sources)
         else:
-            for layer, parents, merges in order:
-                if parents:
-                    _require(merges or len(parents) == 1,
-                             f"{where}: layer {layer.name!r} takes {len(parents)} inputs but does not merge them.")
-                    layer(parents if merges else parents[0])
-            model = Model(inputs if len(inputs) > 1 else inputs[0], built[output_name], dtype=dtype, name=name,
-                          seed=rng)
+            _, dtype, _, _ = _model_header(meta, where)
+            model = _rebuild(archive, meta, where, dtype, classes, sources)
     finally:
-        for layer, _, _ in order:
-            layer.__dict__.pop("add_weight", None)
+        for source in sources:
+            source.layer.__dict__.pop("add_weight", None)
     for source in sources:
         source.finish()
-    used_layers = {id(layer) for layer in [*model.inputs, *model.layers]}
-    _require(len(used_layers) == len(order), f"{where}: some layers of the file are not connected to the output.")
     return model
 
 
@@ -623,15 +788,33 @@ def _restore_compile(archive: _Archive, model) -> None:
     settings = archive.meta.get("compile")
     if settings is None:
         return
-    loss_meta = _field(settings, "loss", dict, f"{where}: compile")
-    loss = losses.Loss(_field(loss_meta, "name", str, f"{where}: loss"),
-                       from_logits=_field(loss_meta, "from_logits", bool, f"{where}: loss"))
     metric_classes = {c.__name__: c for c in metrics_module._REGISTRY.values()}
-    metrics = []
-    for record in _field(settings, "metrics", list, f"{where}: compile"):
-        class_name = _field(record, "class_name", str, f"{where}: metric")
-        _require(class_name in metric_classes, f"{where}: unknown metric class {class_name!r:.80}.")
-        metrics.append(metric_classes[class_name](**_field(record, "config", dict, f"{where}: metric")))
+
+    def loss_from(record, what):
+        if record is None:
+            return None
+        _require(isinstance(record, dict), f"{where}: {what} must be an object or null.")
+        return losses.Loss(_field(record, "name", str, f"{where}: {what}"),
+                           from_logits=_field(record, "from_logits", bool, f"{where}: {what}"))
+
+    def metrics_from(records):
+        built = []
+        for record in records:
+            class_name = _field(record, "class_name", str, f"{where}: metric")
+            _require(class_name in metric_classes, f"{where}: unknown metric class {class_name!r:.80}.")
+            built.append(metric_classes[class_name](**_field(record, "config", dict, f"{where}: metric")))
+        return built
+
+    if "losses" in settings:  # format 2: per output
+        loss = [loss_from(r, "loss") for r in _field(settings, "losses", list, f"{where}: compile")]
+        loss_weights = _field(settings, "loss_weights", list, f"{where}: compile")
+        metrics = [metrics_from(m) for m in _field(settings, "metrics", list, f"{where}: compile")]
+        _require(len(loss) == len(loss_weights) == len(metrics) == len(model.outputs),
+                 f"{where}: the compile settings do not match the model's {len(model.outputs)} outputs.")
+    else:
+        loss = [loss_from(_field(settings, "loss", dict, f"{where}: compile"), "loss")]
+        loss_weights = None
+        metrics = [metrics_from(_field(settings, "metrics", list, f"{where}: compile"))]
 
     opt_meta = _field(settings, "optimizer", dict, f"{where}: compile")
     opt_classes = {c.__name__: c for c in optimizers._REGISTRY.values()}
@@ -644,9 +827,9 @@ def _restore_compile(archive: _Archive, model) -> None:
     iterations = _field(opt_meta, "iterations", int, f"{where}: optimizer")
     _require(0 <= iterations < 2**62, f"{where}: invalid optimizer iteration count {iterations}.")
     optimizer.iterations = iterations
-    model.compile(loss=loss, optimizer=optimizer, metrics=metrics)
+    model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics)
 
-    layers = {layer.name: layer for layer in model.layers}
+    layers = dict(model.leaf_layers())
     for record in _field(opt_meta, "state", list, f"{where}: optimizer"):
         layer_name = _field(record, "layer", str, f"{where}: optimizer state")
         param_name = _field(record, "param", str, f"{where}: optimizer state")
@@ -701,10 +884,11 @@ def load_weights(model, path) -> None:
         archive = _Archive(path, WEIGHTS_FORMAT)
         where = archive.where
         records = _field(archive.meta, "layers", list, where)
-        _require(len(records) == len(model.layers),
-                 f"{where} holds weights for {len(records)} layers; model {model.name!r} has {len(model.layers)}.")
+        leaves = [layer for _, layer in model.leaf_layers()]
+        _require(len(records) == len(leaves),
+                 f"{where} holds weights for {len(records)} layers; model {model.name!r} has {len(leaves)}.")
         updates = []
-        for layer, record in zip(model.layers, records):
+        for layer, record in zip(leaves, records):
             saved_name = _field(record, "name", str, f"{where}: layer")
             source = _WeightSource(layer, _field(record, "weights", list, where), archive, model.dtype)
             stores = [(layer.params, k) for k in layer.params] + [(layer.buffers, k) for k in layer.buffers]

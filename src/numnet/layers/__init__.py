@@ -1,7 +1,7 @@
 """numnet layers. Each layer computes ``forward``, ``backward`` and ``update`` on NumPy arrays."""
 
 from .activation import Activation
-from .core import Dense, Input
+from .core import Dense, Input, InputLayer
 from .conv import Conv2D
 from .layer import Layer
 from .merge import Add, Concatenate
@@ -31,6 +31,7 @@ __all__ = [
     "GlobalAveragePooling2D",
     "GlobalMaxPooling2D",
     "Input",
+    "InputLayer",
     "Layer",
     "LayerNormalization",
     "MaxPool2D",

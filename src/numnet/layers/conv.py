@@ -92,14 +92,13 @@ class Conv2D(ActivatedLayer):
         """``activation(z)``, or ``z`` itself when ``activation`` is None."""
         if not self.built:
             self.build_for(input.shape[1:])
-        rows, cols = self._plan(input.shape[1:])
         self.input = input
-        self._pads = rows, cols
-        self._xp = _spatial.pad(input, rows, cols)
+        self._xp, self._pads = self.padded(input)
+        (rows, cols) = self._pads
         out_hw = rows[0], cols[0]
         if output_size is not None:
             out_hw = min(out_hw[0], output_size[0]), min(out_hw[1], output_size[1])
-        weights = self._stacked_weights()
+        weights = self.stacked_weights()
         n, per_sample = input.shape[0], out_hw[0] * out_hw[1]
         dtype = np.result_type(input.dtype, weights.dtype)
         if training:
@@ -113,7 +112,7 @@ class Conv2D(ActivatedLayer):
         self._cols = None  # a backward after this rebuilds cols (and z) from self._xp
         width = max(weights.shape)
         step = max(1, self._INFERENCE_CHUNK_BYTES // (per_sample * width * np.dtype(dtype).itemsize))
-        buffer = self._im2col_buffer(min(n, step) * per_sample, input.dtype)
+        buffer = self.im2col_buffer(min(n, step) * per_sample, input.dtype)
         y = np.empty((n * per_sample, self.filters), dtype=dtype)
         z = np.empty((min(n, step) * per_sample, self.filters), dtype=dtype)
         function = None if activation is None else activation.activation
@@ -138,11 +137,11 @@ class Conv2D(ActivatedLayer):
             # Forward ran in inference mode, which keeps neither cols nor z: rebuild them.
             self._cols = self._im2col(self._xp, output_error.shape[1:3])
             if self.activation is not None:
-                z = self._cols @ self._stacked_weights()
+                z = self._cols @ self.stacked_weights()
                 self.activation.input = z.reshape(output_error.shape[:3] + (self.filters,))
         return super().backward(output_error)
 
-    def _stacked_weights(self):
+    def stacked_weights(self):
         """``(kh*kw*in, filters)`` kernel, with the bias as one more row when there is one:
         the im2col matrix then ends with a column of ones and one product adds the bias
         (and, in backward, one product gives the bias gradient too)."""
@@ -151,7 +150,7 @@ class Conv2D(ActivatedLayer):
             return kernel
         return np.concatenate([kernel, self.params["bias"][None, :]])
 
-    def _im2col_buffer(self, n_rows, dtype):
+    def im2col_buffer(self, n_rows, dtype):
         """The layer's reusable im2col matrix (see ``Layer.scratch``), ones column included."""
         k = self.kernel_size[0] * self.kernel_size[1] * self.input_shape[-1]
         buffer = self.scratch("cols", (n_rows, k + self.use_bias), dtype)
@@ -162,7 +161,7 @@ class Conv2D(ActivatedLayer):
     def _im2col(self, xp, out_hw, buffer=None):
         """The im2col matrix of ``xp``, followed by a column of ones when there is a bias."""
         if buffer is None:
-            buffer = self._im2col_buffer(xp.shape[0] * out_hw[0] * out_hw[1], xp.dtype)
+            buffer = self.im2col_buffer(xp.shape[0] * out_hw[0] * out_hw[1], xp.dtype)
         k = buffer.shape[1] - self.use_bias
         _spatial.im2col(xp, self.kernel_size, self.strides, self.dilation_rate, out_hw, out=buffer[:, :k])
         return buffer
@@ -172,16 +171,28 @@ class Conv2D(ActivatedLayer):
         cols = self._cols
         if cols is None:  # forward ran in inference mode
             cols = self._cols = self._im2col(self._xp, error.shape[1:3])
-        self._weight_gradients(cols, d)
+        self.weight_gradients(cols, d)
         if not self.needs_input_error:
             return None
-        kh, kw = self.kernel_size
-        parts = self._input_error_parts(d).reshape(kh, kw, *error.shape[:3], -1)
-        dxp = _spatial.col2im(parts, self._xp.shape, self.strides, self.dilation_rate,
-                              out=self.scratch("input_error", self._xp.shape, parts.dtype))
-        return _spatial.crop(dxp, *self._pads)
+        return self.input_error(error, self._xp.shape, self._pads)
 
-    def _weight_gradients(self, cols, d) -> None:
+    # --- the kernel API (used by the layer itself and by numnet.graph.rewrites) --------------
+    def padded(self, x):
+        """``(xp, pads)``: ``x`` padded as the layer pads it, and the padding planned for
+        ``x``'s shape (``((out_rows, top, bottom), (out_cols, left, right))``)."""
+        rows, cols = self._plan(x.shape[1:])
+        return _spatial.pad(x, rows, cols), (rows, cols)
+
+    def input_error(self, d, padded_shape, pads):
+        """``dL/dx`` for ``d = dL/dz`` of shape ``(n, out_rows, out_cols, filters)``, given
+        the padded input's shape and the padding (from ``padded``)."""
+        kh, kw = self.kernel_size
+        parts = self._input_error_parts(d.reshape(-1, self.filters)).reshape(kh, kw, *d.shape[:3], -1)
+        dxp = _spatial.col2im(parts, padded_shape, self.strides, self.dilation_rate,
+                              out=self.scratch("input_error", padded_shape, parts.dtype))
+        return _spatial.crop(dxp, *pads)
+
+    def weight_gradients(self, cols, d) -> None:
         """``grads["kernel"]`` and ``grads["bias"]`` from ``cols^T d``; ``d`` is ``dL/dz``
         as a matrix whose rows are ``cols``' rows (in any order both share)."""
         kernel_grad = self.grad_buffer("kernel")

@@ -9,41 +9,86 @@ from .activation import Activation
 from .layer import Layer
 
 
-def _as_shape(shape) -> tuple[int, ...]:
+def _as_shape(shape) -> tuple:
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
         shape = (int(shape),)
-    if not isinstance(shape, (tuple, list)) or not all(
-        isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in shape
-    ) or len(shape) == 0:
+    if not isinstance(shape, (tuple, list)) or len(shape) == 0 or not all(
+        s is None or (isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0) for s in shape
+    ):
         raise ValueError(
-            f"Input shape must be a non-empty tuple of positive integers without the batch "
-            f"dimension, e.g. (784,) or (28, 28, 1); got {shape!r}."
+            f"Input shape must be a non-empty tuple of positive integers (or None for a length that varies) "
+            f"without the batch dimension, e.g. (784,), (28, 28, 1) or (None, 16); got {shape!r}."
         )
-    return tuple(int(s) for s in shape)
+    return tuple(None if s is None else int(s) for s in shape)
 
 
-class Input(Layer):
-    """The entry of a model: ``Input((n_features,))`` or ``Input((height, width, channels))``.
+_INPUT_DTYPES = ("float32", "float64", "int32", "int64", "bool", "string")
 
-    ``shape`` excludes the batch dimension. Calling layers on it builds a graph:
-    ``x = Input((4,)); y = Dense(3)(x); model = Model(x, y)``.
-    """
 
-    def __init__(self, shape, name: str | None = None, **kwargs) -> None:
-        super().__init__(name=name, **kwargs)
+class InputLayer(Layer):
+    """The layer behind ``Input(...)``: it has no weights and its one node has no inputs.
+    ``shape`` excludes the batch dimension."""
+
+    _is_input_layer = True
+
+    def __init__(self, shape, name: str | None = None, dtype=None, batch_size=None, sparse: bool = False,
+                 **kwargs) -> None:
+        if dtype is not None and str(np.dtype(dtype) if dtype != "string" else dtype) not in _INPUT_DTYPES:
+            raise ValueError(f"Input dtype must be one of {_INPUT_DTYPES}, got {dtype!r}.")
+        if sparse:
+            raise ValueError("numnet has no sparse tensors: Input(sparse=True) is not supported; pass dense arrays.")
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                       or batch_size <= 0):
+            raise ValueError(f"Input batch_size must be a positive integer or None, got {batch_size!r}.")
+        super().__init__(name=name or _unique_input_name(), **kwargs)
         self.shape = _as_shape(shape)
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.input_dtype = None if dtype is None else ("string" if dtype == "string" else np.dtype(dtype).name)
         self.input_shape = self.output_shape = self.shape
         self.built = True
+        from ..graph import Node, SymbolicTensor
+
+        tensor = SymbolicTensor((self.batch_size, *self.shape), self.input_dtype if self.input_dtype not in
+                                (None, "string") else "float32", name=self.name)
+        node = Node(self, [], False, [tensor], False)
+        tensor.node = node
+        self._inbound_nodes.append(node)
+
+    @property
+    def tensor(self):
+        """The symbolic tensor this input stands for."""
+        return self._inbound_nodes[0].outputs[0]
 
     def forward(self, input):
-        self.input = self.output = input
         return input
 
     def backward(self, output_error):
         return output_error
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "shape": list(self.shape)}
+        config = {**super().get_config(), "shape": list(self.shape)}
+        if self.input_dtype is not None:
+            config["dtype"] = self.input_dtype
+        if self.batch_size is not None:
+            config["batch_size"] = self.batch_size
+        return config
+
+
+def _unique_input_name() -> str:
+    from .layer import _unique_name
+
+    return _unique_name("input_layer")
+
+
+def Input(shape, batch_size=None, dtype=None, name: str | None = None, sparse: bool = False, **kwargs):
+    """The entry of a graph: a symbolic tensor of shape ``(batch_size, *shape)``.
+
+    ``Input((4,))``, ``Input((28, 28, 1))``, ``Input((None, 16))`` (a time axis whose
+    length varies). Calling layers on it builds a graph:
+    ``x = Input((4,)); y = Dense(3)(x); model = Model(x, y)``. ``name`` names the input
+    (``fit`` and ``predict`` accept a dict keyed by it).
+    """
+    return InputLayer(shape, name=name, dtype=dtype, batch_size=batch_size, sparse=sparse, **kwargs).tensor
 
 
 def resolve_activation(activation, owner: str) -> Activation | None:
@@ -146,7 +191,7 @@ class Dense(ActivatedLayer):
 
     def backward_preactivation(self, error):
         x = self.input
-        if x is None:
+        if not isinstance(x, np.ndarray):  # None, or the symbolic input: no forward ran
             raise RuntimeError(f"Dense {self.name!r}: call forward(input) before backward(output_error).")
         if x.ndim > 2:  # (n, ..., inputs): every leading position is one more sample
             x = x.reshape(-1, x.shape[-1])

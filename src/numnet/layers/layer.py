@@ -68,6 +68,47 @@ def _references(arrays: list, i: int) -> int:
 _UNHELD = _references([np.empty(0)], 0)
 
 
+_ABSENT = object()
+
+
+class _CallValue:
+    """``layer.input`` / ``layer.output``. A seed-style layer assigns them in ``forward``
+    (``self.input = x``) and reads them in ``backward``: inside a call they are that
+    call's arrays. Outside any call they are the symbolic tensors of the layer's one call
+    in a graph, as in Keras (``Model(model.input, layer.output)`` builds a feature
+    extractor); the plan drops the arrays when a call ends."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.key = f"_call_{kind}"
+
+    def __get__(self, layer, owner=None):
+        if layer is None:
+            return self
+        value = layer.__dict__.get(self.key, _ABSENT)
+        return layer._symbolic_io(self.kind) if value is _ABSENT else value
+
+    def __set__(self, layer, value) -> None:
+        layer.__dict__[self.key] = value
+
+    def __delete__(self, layer) -> None:
+        layer.__dict__.pop(self.key, None)
+
+
+def _compatible(built, shape) -> bool:
+    if isinstance(built, list) or isinstance(shape, list):
+        return (isinstance(built, list) and isinstance(shape, list) and len(built) == len(shape)
+                and all(_compatible(a, b) for a, b in zip(built, shape)))
+    built, shape = tuple(built), tuple(shape)
+    return len(built) == len(shape) and all(a is None or b is None or a == b for a, b in zip(built, shape))
+
+
+def _show(shape) -> str:
+    if isinstance(shape, list):
+        return "[" + ", ".join(_show(s) for s in shape) + "]"
+    return str((None, *shape))
+
+
 class Layer:
     """Base class of every numnet layer.
 
@@ -84,8 +125,6 @@ class Layer:
             input_shape = (input_shape,)
         self.requested_input_shape = None if input_shape is None else tuple(input_shape)
         self.name = name or _unique_name(_snake_case(type(self).__name__))
-        self.input = None
-        self.output = None
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}
@@ -96,9 +135,12 @@ class Layer:
         self.built = False
         self.input_shape = None
         self.output_shape = None
-        self.inbound: list[Layer] = []
-        self.merges_inputs = False  # True when connected to a list: forward gets a list
-        # A model turns this off for layers fed only by its inputs: nobody needs dL/dx there.
+        # Every call of this layer on symbolic tensors, in call order (numnet.graph.Node).
+        self._inbound_nodes: list = []
+        # The backward pass that last wrote ``grads`` (a second call in the same pass adds).
+        self._grad_pass = None
+        # A model's plan turns this off for a call fed only by the model's inputs: nobody
+        # needs dL/dx there.
         self.needs_input_error = True
         self.seed = seed
         self._rng = None
@@ -201,40 +243,120 @@ class Layer:
         self.grad_targets = {}
         self._scratch = {}
 
-    # --- functional API --------------------------------------------------------------------
-    def __call__(self, inputs):
-        """On layers: link this layer after them and build it (functional API).
-        On arrays: run ``forward`` in inference mode."""
-        if isinstance(inputs, Layer) or (
-            isinstance(inputs, (list, tuple)) and inputs and all(isinstance(i, Layer) for i in inputs)
-        ):
-            return self._connect(inputs)
-        return call_forward(self, inputs, training=False)
+    # --- calling: symbolic (a graph) or on arrays --------------------------------------------
+    input = _CallValue("input")
+    output = _CallValue("output")
 
-    def _connect(self, inputs):
-        if self.inbound:
-            raise ValueError(
-                f"Layer {self.name!r} is already connected to {[l.name for l in self.inbound]}; "
-                "numnet does not share a layer between two places in a graph. Create a new layer."
+    def __call__(self, inputs, training=None, **kwargs):
+        """On symbolic tensors (``Input(...)`` and what layers return): record this call as
+        a node of a graph and return its symbolic output. The layer may be called any
+        number of times; every call shares the weights. On arrays: run ``forward`` (in
+        inference mode unless ``training=True``) and return the array.
+
+        ``training`` fixes the mode of this call (``base(x, training=False)`` always runs
+        in inference, as in Keras); None follows the model.
+        """
+        from ..graph import is_symbolic
+
+        if is_symbolic(inputs):
+            return self._call_symbolic(inputs, training, kwargs)
+        if isinstance(inputs, (list, tuple)) and any(isinstance(i, Layer) for i in inputs) or isinstance(inputs, Layer):
+            raise TypeError(
+                f"Layer {self.name!r} was called on a layer ({inputs!r}); call it on the tensor a layer "
+                "returns: x = numnet.Input(shape); y = Dense(4)(x)."
             )
+        return self._call_arrays(inputs, bool(training), kwargs)
+
+    def _call_arrays(self, inputs, training: bool, kwargs):
+        if takes_training_flag(type(self)):
+            out = self.forward(inputs, training=training, **kwargs)
+        else:
+            out = self.forward(inputs, **kwargs)
+        if not training:  # nothing will run backward: input / output mean the symbolic ones again
+            self.__dict__.pop("_call_input", None)
+            self.__dict__.pop("_call_output", None)
+        return out
+
+    def _call_symbolic(self, inputs, training, kwargs):
+        from ..graph import Node, SymbolicTensor
+
+        if isinstance(inputs, dict):
+            raise TypeError(f"Layer {self.name!r} takes a tensor or a list of tensors, not a dict.")
         many = isinstance(inputs, (list, tuple))
-        inbound = list(inputs) if many else [inputs]
-        for layer in inbound:
-            if layer.output_shape is None:
-                raise ValueError(
-                    f"Layer {layer.name!r} has no known output shape; start the graph with "
-                    "numnet.Input(shape)."
-                )
-        shapes = [layer.output_shape for layer in inbound]
-        self.build_for(shapes if many else shapes[0])
-        self.inbound = inbound
-        self.merges_inputs = many
-        return self
+        tensors = list(inputs) if many else [inputs]
+        shapes = [t.shape[1:] for t in tensors]
+        shape = shapes if many else shapes[0]
+        if not self.built:
+            if self.dtype is None:
+                self.dtype = tensors[0].dtype if tensors[0].dtype.kind == "f" else np.dtype(np.float32)
+            self.build_for(shape)
+        else:
+            self._check_call_shape(shape)
+        out_shape = self.compute_output_shape(shape)
+        returns_list = isinstance(out_shape, list)
+        out_shapes = out_shape if returns_list else [out_shape]
+        dtype = self.dtype or np.dtype(np.float32)
+        call = len(self._inbound_nodes)
+        outputs = [
+            SymbolicTensor((None, *s), self._output_dtype(tensors, dtype), index=i,
+                           name=self.name if call == 0 and len(out_shapes) == 1 else
+                           f"{self.name}{'' if call == 0 else f'#{call}'}{'' if len(out_shapes) == 1 else f':{i}'}")
+            for i, s in enumerate(out_shapes)
+        ]
+        node = Node(self, tensors, many, outputs, returns_list, training=training, kwargs=kwargs)
+        for t in outputs:
+            t.node = node
+        self._inbound_nodes.append(node)
+        return outputs if returns_list else outputs[0]
+
+    def _output_dtype(self, tensors, dtype):
+        """The dtype of this layer's outputs (float layers compute in their own dtype)."""
+        return dtype
+
+    def _check_call_shape(self, shape) -> None:
+        """A second call must fit the shape the layer was built for (``None`` matches any size)."""
+        built = self.input_shape
+        if not _compatible(built, shape):
+            raise ValueError(
+                f"Layer {self.name!r} was built for inputs of shape {_show(built)} but is now called on "
+                f"{_show(shape)}. A layer called again must get inputs of a compatible shape; create a new layer "
+                "for the other shape."
+            )
+
+    def _symbolic_io(self, kind: str):
+        nodes = self._inbound_nodes
+        if not nodes:
+            return None
+        if len(nodes) > 1:
+            raise AttributeError(
+                f"Layer {self.name!r} has been called {len(nodes)} times, so it has no single {kind}; use "
+                f"layer.get_{kind}_at(i) for call i."
+            )
+        return nodes[0].input_structure if kind == "input" else nodes[0].output_structure
+
+    def get_input_at(self, node_index: int):
+        """The symbolic input of this layer's call number ``node_index``."""
+        return self._inbound_nodes[node_index].input_structure
+
+    def get_output_at(self, node_index: int):
+        """The symbolic output of this layer's call number ``node_index``."""
+        return self._inbound_nodes[node_index].output_structure
 
     # --- weights ---------------------------------------------------------------------------
     @property
     def weights(self) -> list[np.ndarray]:
+        """The parameters (kernel, then bias, ...), then the buffers."""
         return list(self.params.values()) + list(self.buffers.values())
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        """The parameters the optimizer updates: none when the layer is frozen."""
+        return list(self.params.values()) if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        """The buffers, and the parameters of a frozen layer."""
+        return ([] if self.trainable else list(self.params.values())) + list(self.buffers.values())
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the parameters (kernel, then bias, ...) followed by the buffers."""

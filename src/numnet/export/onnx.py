@@ -3,9 +3,11 @@
 Needs the optional ``onnx`` package (``pip install numnet[onnx]``). The graph computes
 what ``model.predict`` computes, in the model's dtype:
 
-* inputs and output keep numnet's layout, channels last ``(N, H, W, C)`` for images; the
+* inputs and outputs keep numnet's layout, channels last ``(N, H, W, C)`` for images; the
   batch dimension is symbolic (``"batch"``). Graph inputs are named after the model's
-  ``Input`` layers, the output after the output layer;
+  inputs, graph outputs after the model's output names (one per output);
+* every call of a shared layer is one more set of nodes on the same weights (the
+  constants are written once); a nested model's calls are inlined;
 * ONNX convolutions and pools work channels first, so each ``Conv2D`` / pooling layer is
   wrapped in two ``Transpose`` nodes (runtimes fuse adjacent ones away). Everything else
   runs on the channels-last tensors directly, so ``Flatten`` flattens in numnet's order;
@@ -47,6 +49,7 @@ class _Graph:
         self.opset, self.dtype = opset, dtype
         self.nodes, self.initializers = [], []
         self.names: set[str] = set()
+        self._consts: dict = {}
 
     def fresh(self, hint: str) -> str:
         name, i = hint, 1
@@ -57,8 +60,12 @@ class _Graph:
 
     def const(self, hint: str, value, dtype=None) -> str:
         array = np.asarray(value, dtype=dtype or self.dtype)
+        key = (hint, array.dtype.str, array.shape, array.tobytes())
+        if key in self._consts:  # a shared layer's weights, written once
+            return self._consts[key]
         name = self.fresh(hint)
         self.initializers.append(self.numpy_helper.from_array(array, name))
+        self._consts[key] = name
         return name
 
     def op(self, op_type: str, inputs, hint: str, output: str | None = None, **attrs) -> str:
@@ -75,7 +82,7 @@ class _Graph:
 
 # --- activations -------------------------------------------------------------------------
 def _activation(g: _Graph, x: str, name: str, hint: str) -> str:
-    from . import activation_functions as af
+    from .. import activation_functions as af
 
     if name == "linear":
         return g.op("Identity", [x], hint)
@@ -122,7 +129,7 @@ def _to_nhwc(g, x, hint):
 
 def _same_pads(layer, window, strides, dilation):
     """ONNX ``pads`` [top, left, bottom, right] as numnet pads (TensorFlow's rule)."""
-    from .layers import _spatial
+    from ..layers import _spatial
 
     h, w = layer.input_shape[0], layer.input_shape[1]
     effective = [(k - 1) * d + 1 for k, d in zip(window, dilation)]
@@ -200,7 +207,7 @@ def _layer_norm(g, layer, x):
 
 
 def _convert(g: _Graph, layer, inputs: list[str]) -> str:
-    from . import layers as L
+    from .. import layers as L
 
     x = inputs[0]
     if isinstance(layer, L.Dense):
@@ -240,10 +247,29 @@ def _convert(g: _Graph, layer, inputs: list[str]) -> str:
     )
 
 
+def _dims(tensor) -> list:
+    return [f"dim{i}" if d is None else d for i, d in enumerate(tensor.shape[1:], start=1)]
+
+
+def _emit(g: _Graph, model, input_names: list[str]) -> list[str]:
+    """Add the nodes of every call in ``model``'s plan, its inputs named ``input_names``;
+    returns the names of its outputs. A nested model's calls are inlined."""
+    names = {id(t): n for t, n in zip(model.inputs, input_names)}
+    for node in model._plan.nodes:
+        inputs = [names[id(t)] for t in node.inputs]
+        if getattr(node.layer, "_is_model", False):
+            outputs = _emit(g, node.layer, inputs)
+        else:
+            outputs = [_convert(g, node.layer, inputs)]
+        for tensor, name in zip(node.outputs, outputs):
+            names[id(tensor)] = name
+    return [names[id(t)] for t in model.outputs]
+
+
 def build_onnx_model(model, opset: int | None = None, dtype=None):
     """The ``onnx.ModelProto`` for ``model`` (see ``export_onnx``)."""
     onnx, helper, numpy_helper = _import_onnx()
-    if getattr(model, "output_layer", None) is None:
+    if getattr(model, "_plan", None) is None:
         raise RuntimeError("Cannot export a model whose input shape is unknown: build it (or fit it) first.")
     opset = DEFAULT_OPSET if opset is None else opset
     newest = onnx.defs.onnx_opset_version()
@@ -255,22 +281,22 @@ def build_onnx_model(model, opset: int | None = None, dtype=None):
     elem_type = helper.np_dtype_to_tensor_dtype(dtype)
     g = _Graph(helper, numpy_helper, opset, dtype)
 
-    tensors = {}
     graph_inputs = []
-    for layer in model.inputs:
-        tensors[id(layer)] = g.fresh(layer.name)
-        graph_inputs.append(helper.make_tensor_value_info(tensors[id(layer)], elem_type, ["batch", *layer.shape]))
-    output_name = model.output_layer.name
-    g.names.add(output_name)
-    for layer in model.layers:
-        inputs = [tensors[id(p)] for p in layer.inbound]
-        tensors[id(layer)] = _convert(g, layer, inputs)
-    g.op("Identity", [tensors[id(model.output_layer)]], output_name, output=output_name)
-    graph_output = helper.make_tensor_value_info(output_name, elem_type, ["batch", *model.output_shape])
+    names = []
+    for tensor, name in zip(model.inputs, model.input_names):
+        names.append(g.fresh(name))
+        graph_inputs.append(helper.make_tensor_value_info(names[-1], elem_type, ["batch", *_dims(tensor)]))
+    for name in model.output_names:
+        g.names.add(name)
+    results = _emit(g, model, names)
+    graph_outputs = []
+    for result, name, tensor in zip(results, model.output_names, model.outputs):
+        g.op("Identity", [result], name, output=name)
+        graph_outputs.append(helper.make_tensor_value_info(name, elem_type, ["batch", *_dims(tensor)]))
 
-    graph = helper.make_graph(g.nodes, model.name, graph_inputs, [graph_output], initializer=g.initializers)
+    graph = helper.make_graph(g.nodes, model.name, graph_inputs, graph_outputs, initializer=g.initializers)
     opsets = [helper.make_opsetid("", opset)]
-    from . import __version__
+    from .. import __version__
 
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="numnet", producer_version=__version__,
                               doc_string=f"numnet model {model.name!r} exported for inference")

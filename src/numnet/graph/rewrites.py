@@ -17,24 +17,25 @@ Each gives the same outputs and gradients as running the two layers one after th
    goes back into such blocks, instead of strided views of an ``(n, h, w, c)`` array.
    The kernel gradient ``cols^T dL/dz`` does not care in which order the rows come.
 
-A rewrite applies only where the pool is the layer's sole consumer and the layer is not
-the model's output. The layers' ``output`` attributes then hold what the rewrite computed
-(the conv's pre-activation, or nothing for a fused pair), and their cached state is the
-rewrite's: after a model's forward, go through ``model.backward``, not a rewritten layer's
-own ``backward``. A layer called on its own behaves as usual.
+A rewrite applies only where the pool is the only reader of the layer's output in the
+plan and that output is not a model output. Rewrites are steps of the plan: they keep
+their cache in the run (so a shared or nested layer is still exact) and use the public
+kernel API of ``Conv2D`` (``padded``, ``im2col_buffer``, ``stacked_weights``,
+``weight_gradients``, ``input_error``), never its private attributes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .layers import _spatial
-from .layers.conv import Conv2D
-from .layers.core import ActivatedLayer
-from .layers.pooling import MaxPool2D, running_max
+from ..layers import _spatial
+from ..layers.conv import Conv2D
+from ..layers.core import ActivatedLayer
+from ..layers.pooling import MaxPool2D, running_max
+from .plan import Step
 
 
-class ConvMaxPool:
+class ConvMaxPoolStep(Step):
     """``MaxPool2D(activation(Conv2D(x)))`` for a "valid" pool with ``strides == pool_size``
     and a relu (or no) activation, in one forward and one backward.
 
@@ -49,49 +50,48 @@ class ConvMaxPool:
     order, as MaxPool2D breaks ties), then relu on ``y``. Backward, for ``g = dL/dy``:
     ``g`` times relu's derivative, ``dL/dz[k] = g * (first == k)``, the conv's gradients
     from ``cols^T dL/dz``, and ``dL/dx`` by col2im once ``dL/dz`` is back in image order.
+    The cache ``(xp, pads, cols, first, y)`` is the run's, never the layers'.
     """
 
-    def __init__(self, conv: Conv2D, pool: MaxPool2D) -> None:
-        self.conv = conv
-        self.pool = pool
-        self.activation = conv.activation  # relu or None
-        self._first = None
+    __slots__ = ("conv", "pool", "relu")
 
-    def forward(self, x, training=False):
+    def __init__(self, conv_step: Step, pool_step: Step) -> None:
+        super().__init__(pool_step.node, conv_step.sources, pool_step.targets, conv_step.fed_by_inputs)
+        self.conv = conv_step.layer
+        self.pool = pool_step.layer
+        self.relu = self.conv.activation  # an Activation("relu") or None; only its pure functions are used
+        self.training = conv_step.training if conv_step.training is not None else pool_step.training
+
+    def forward(self, run, index):
         conv, pool = self.conv, self.pool
-        if not conv.built:
-            conv.build_for(x.shape[1:])
-        rows, cols = conv._plan(x.shape[1:])
+        x = run.values[self.sources[0]]
+        xp, pads = conv.padded(x)
+        (rows, cols) = pads
         (ph, pw), (sh, sw) = pool.pool_size, conv.strides
         pooled_hw = (rows[0] - ph) // ph + 1, (cols[0] - pw) // pw + 1
-        conv.input, conv._pads = x, (rows, cols)
-        conv._xp = _spatial.pad(x, rows, cols)
         n, windows, f = x.shape[0], ph * pw, conv.filters
         m = n * pooled_hw[0] * pooled_hw[1]
-        conv._cols = None  # let the im2col buffer be reused
-        matrix = conv._im2col_buffer(windows * m, x.dtype)
+        matrix = conv.im2col_buffer(windows * m, x.dtype)
         k_cols = matrix.shape[1] - conv.use_bias
         for k in range(windows):
             a, b = divmod(k, pw)
-            _spatial.im2col(conv._xp[:, a * sh:, b * sw:], conv.kernel_size, (sh * ph, sw * pw),
+            _spatial.im2col(xp[:, a * sh:, b * sw:], conv.kernel_size, (sh * ph, sw * pw),
                             conv.dilation_rate, pooled_hw, out=matrix[k * m:(k + 1) * m, :k_cols])
-        conv._cols = matrix
-        weights = conv._stacked_weights()
+        weights = conv.stacked_weights()
         z = conv.scratch("output", (windows, m, f), np.result_type(x.dtype, weights.dtype))
         np.matmul(matrix, weights, out=z.reshape(windows * m, f))
-        conv.output = None  # z exists only grouped by window pixel
-
         y = pool.scratch("output", (m, f), z.dtype)
-        self._first = None  # let the index buffer be reused
-        first = self._first = pool.scratch("first", (m, f), np.min_scalar_type(windows - 1))
+        first = pool.scratch("first", (m, f), np.min_scalar_type(windows - 1))
         running_max(z, y, first, pool.scratch("grew", (m, f), np.bool_))
         if y.dtype.kind == "f" and np.isnan(y).any():
             self._first_nans(z, first)
+        del z
         y = y.reshape(n, *pooled_hw, f)
-        pool.input, pool.output = None, y
-        if self.activation is not None:
-            y = self.activation.forward_owned(y)
-        return y
+        if self.relu is not None:
+            y = self.relu._in_place(y) if self.relu._in_place is not None else self.relu.activation(y)
+        if run.keep:
+            run.states[index] = (xp, pads, matrix, first, y)
+        run.values[self.targets[0]] = y
 
     @staticmethod
     def _first_nans(z, first) -> None:
@@ -100,65 +100,96 @@ class ConvMaxPool:
         for k in range(len(z) - 1, -1, -1):
             first[np.isnan(z[k])] = k
 
-    def backward(self, output_error):
-        conv, first = self.conv, self._first
-        if first is None:
-            raise RuntimeError("ConvMaxPool: call forward before backward.")
-        g = output_error if self.activation is None else self.activation.backward(output_error)
+    def backward(self, run, index, output_error, gradient_pass, need_input_error):
+        conv = self.conv
+        xp, pads, matrix, first, y = run.states.pop(index)
+        g = output_error
+        if self.relu is not None:
+            g = self.relu._derivative_from_output(y, output_error)
         g = g.reshape(first.shape)
-        windows = conv._cols.shape[0] // first.shape[0]
+        windows = matrix.shape[0] // first.shape[0]
         d = conv.scratch("pooled_error", (windows,) + first.shape, g.dtype)
         for k in range(windows):
             np.multiply(g, first == k, out=d[k])
         d = d.reshape(-1, conv.filters)
-        conv._weight_gradients(conv._cols, d)
-        if not conv.needs_input_error:
+        earlier = None
+        if conv._grad_pass is gradient_pass:
+            earlier = {k: conv.grads[k].copy() for k in conv.params if k in conv.grads}
+        conv.weight_gradients(matrix, d)
+        conv._grad_pass = gradient_pass
+        if earlier:
+            for key, value in earlier.items():
+                conv.grads[key] += value
+        if not need_input_error:
             return None
         # dL/dx through the usual col2im: dL/dz back in (n, rows, cols, filters) order first
         # (a few strided copies), since col2im over window-pixel blocks would need
         # pool_h * pool_w times as many, smaller, strided adds (measured 1.7x slower).
-        (ph, pw), (kh, kw) = self.pool.pool_size, conv.kernel_size
+        (ph, pw) = self.pool.pool_size
         n, (rows, cols) = output_error.shape[0], output_error.shape[1:3]
         d_image = conv.scratch("pooled_error_image", (n, rows * ph, cols * pw, conv.filters), d.dtype)
         blocks = d.reshape(windows, n, rows, cols, conv.filters)
         for k in range(windows):
             a, b = divmod(k, pw)
             d_image[:, a::ph, b::pw] = blocks[k]
-        parts = conv._input_error_parts(d_image.reshape(-1, conv.filters))
-        parts = parts.reshape(kh, kw, *d_image.shape[:3], -1)
-        dxp = _spatial.col2im(parts, conv._xp.shape, conv.strides, conv.dilation_rate,
-                              out=conv.scratch("input_error", conv._xp.shape, parts.dtype))
-        return _spatial.crop(dxp, *conv._pads)
+        return [conv.input_error(d_image, xp.shape, pads)]
+
+
+class PoolThenReluStep(Step):
+    """A MaxPool2D step that also applies the relu its producer (run through
+    ``forward_preactivation``) skipped: ``relu(max(z)) == max(relu(z))``. The relu's output
+    is this step's cache in the run."""
+
+    __slots__ = ("relu",)
+
+    def __init__(self, pool_step: Step, relu) -> None:
+        super().__init__(pool_step.node, pool_step.sources, pool_step.targets, pool_step.fed_by_inputs)
+        self.relu = relu
+
+    def forward(self, run, index):
+        super().forward(run, index)
+        slot = self.targets[0]
+        y = self.relu.activation(run.values[slot])  # a new array: the pool's backward may read its own output
+        if run.keep:
+            run.states[("relu", index)] = y
+        run.values[slot] = y
+
+    def backward(self, run, index, output_error, gradient_pass, need_input_error):
+        y = run.states.pop(("relu", index))
+        error = self.relu._derivative_from_output(y, output_error)
+        return super().backward(run, index, error, gradient_pass, need_input_error)
 
 
 def _relu_or_linear(layer) -> bool:
     return layer.output_activation in ("relu", None)
 
 
-def plan_max_pool_rewrites(plan, output_layer) -> list:
-    """Apply the rewrites to a model's plan (a list of ``(position, _Step)``): returns the
-    plan without the conv steps that a ``ConvMaxPool`` now runs inside its pool's step;
-    sets ``step.fused``, ``step.sources``, ``step.preactivation`` and
-    ``step.activation_after`` where a rewrite applies."""
+def plan_max_pool_rewrites(steps: list[Step], output_slots: list[int]) -> list[Step]:
+    """The plan's steps with the rewrites applied where they hold (see the module's
+    docstring): a ConvMaxPoolStep replaces a conv step and its pool's step; a conv or Dense
+    step before a pool runs ``forward_preactivation`` and the pool applies the relu."""
     consumers: dict[int, int] = {}
-    for _, step in plan:
-        for source in step.layer.inbound:
-            consumers[id(source)] = consumers.get(id(source), 0) + 1
-    steps = {id(step.layer): step for _, step in plan}
-    absorbed = set()
-    for _, step in plan:
+    for step in steps:
+        for source in step.sources:
+            consumers[source] = consumers.get(source, 0) + 1
+    producers = {step.targets[0]: step for step in steps if type(step) is Step and not step.returns_list}
+    outputs = set(output_slots)
+    replaced: dict[int, Step] = {}
+    absorbed: set[int] = set()
+    for step in steps:
         pool = step.layer
-        if not isinstance(pool, MaxPool2D) or len(pool.inbound) != 1:
+        if type(step) is not Step or type(pool) is not MaxPool2D or step.as_list:
             continue
-        producer = steps.get(id(pool.inbound[0]))
-        if producer is None or producer.layer is output_layer or consumers[id(producer.layer)] != 1:
+        producer = producers.get(step.sources[0])
+        if producer is None or producer.targets[0] in outputs or consumers[producer.targets[0]] != 1:
+            continue
+        if producer.training != step.training:
             continue
         layer = producer.layer
         tiles = pool.padding == "valid" and pool.strides == pool.pool_size
-        if isinstance(layer, Conv2D) and type(layer).forward is Conv2D.forward and tiles and _relu_or_linear(layer):
-            step.fused = ConvMaxPool(layer, pool)
-            step.sources = producer.sources
-            absorbed.add(id(layer))
+        if type(layer) is Conv2D and tiles and _relu_or_linear(layer):
+            replaced[id(step)] = ConvMaxPoolStep(producer, step)
+            absorbed.add(id(producer))
             continue
         if not (
             isinstance(layer, ActivatedLayer)
@@ -167,8 +198,8 @@ def plan_max_pool_rewrites(plan, output_layer) -> list:
         ):
             continue
         producer.preactivation = {}
-        step.activation_after = layer.activation
+        replaced[id(step)] = PoolThenReluStep(step, layer.activation)
         if isinstance(layer, Conv2D) and pool.padding == "valid":
             (rows, cols), (ph, pw), (sh, sw) = pool.output_shape[:2], pool.pool_size, pool.strides
             producer.preactivation = {"output_size": ((rows - 1) * sh + ph, (cols - 1) * sw + pw)}
-    return [(position, step) for position, step in plan if id(step.layer) not in absorbed]
+    return [replaced.get(id(step), step) for step in steps if id(step) not in absorbed]

@@ -1,0 +1,58 @@
+"""``SymbolicTensor``: a placeholder for the arrays a graph will carry (Keras's ``KerasTensor``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class SymbolicTensor:
+    """The ``shape`` (batch dimension first, ``None``) and ``dtype`` of a value in a graph,
+    and the ``node`` whose call produces it (output number ``index`` of that call).
+
+    ``Input((4,))`` returns one; calling a layer on it returns another:
+    ``Dense(3)(Input((4,))).shape == (None, 3)``. Dimensions other than the batch may be
+    ``None`` too (a time axis whose length varies from batch to batch).
+    """
+
+    __slots__ = ("shape", "dtype", "node", "index", "name", "__weakref__")
+
+    def __init__(self, shape, dtype, node=None, index: int = 0, name: str | None = None) -> None:
+        self.shape = tuple(None if s is None else int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self.node = node
+        self.index = index
+        self.name = name
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def feature_shape(self) -> tuple:
+        """The shape without the batch dimension, as layers are built for it."""
+        return self.shape[1:]
+
+    def __repr__(self) -> str:
+        return f"<SymbolicTensor shape={self.shape} dtype={self.dtype.name} name={self.name!r}>"
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError(
+            f"{self!r} is symbolic: it holds no values. Build a Model from it, then call the model "
+            "on arrays (model.predict(x) or model(x))."
+        )
+
+    def __bool__(self):
+        raise TypeError(f"{self!r} is symbolic and has no truth value.")
+
+    __hash__ = object.__hash__
+
+
+def is_symbolic(value) -> bool:
+    """Whether ``value`` is a SymbolicTensor or a non-empty list / tuple / dict of them."""
+    if isinstance(value, SymbolicTensor):
+        return True
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)) and value:
+        return all(isinstance(v, SymbolicTensor) for v in value)
+    return False

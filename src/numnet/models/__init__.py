@@ -1,0 +1,20 @@
+"""Models: a graph of layer calls (``Model``, the functional API) and a stack of layers
+(``Sequential``). A model is a layer: it can be called inside another model."""
+
+from .model import Model
+from .sequential import Sequential
+
+
+def load_model(path):
+    """Rebuild a model saved with ``model.save(path)`` (see ``numnet.saving.load_model``)."""
+    from ..saving import load_model as load
+
+    return load(path)
+
+
+def save_model(model, path) -> None:
+    """``model.save(path)``."""
+    model.save(path)
+
+
+__all__ = ["Model", "Sequential", "load_model", "save_model"]

@@ -1,0 +1,241 @@
+"""The fit / evaluate / predict loops: batching, the divergence guard, progress display and
+callbacks around the model's ``train_step`` / ``test_step`` / ``predict_step``.
+
+Everything a user passes is checked once, before any weight changes (``numnet.training.data``).
+The per-batch loop then only indexes, casts and calls the step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import callbacks as callbacks_module
+from .data import as_inputs, as_sample_weights, as_targets, check_finite, check_positive_int
+from .guard import Snapshot, weights_finite
+from .progress import Progress
+
+# How many batches may pass between two snapshots of the weights that the divergence guard
+# falls back to when an update itself produced non-finite weights (rare: usually the loss
+# overflows first and the weights that produced it are still finite).
+SNAPSHOT_EVERY = 100
+
+# predict and evaluate run at most this many bytes of any one layer's output at a time.
+INFERENCE_ACTIVATION_BYTES = 4 << 20
+
+
+def _take(arrays, index, dtype):
+    """Rows ``index`` (a slice or an index array) of each array, cast to ``dtype``."""
+    return [a[index].astype(dtype, copy=False) for a in arrays]
+
+
+def _take_targets(model, ys, index):
+    dtype = model.dtype
+    taken = []
+    for y, output in zip(ys, model._compiled.outputs):
+        if y is None:
+            taken.append(None)
+            continue
+        part = y[index]
+        if not (output.loss is not None and output.loss.is_sparse):  # never upcast a float32 step
+            part = part.astype(dtype, copy=False)
+        taken.append(part)
+    return taken
+
+
+def _take_weights(weights, index):
+    return None if weights is None else [None if w is None else w[index] for w in weights]
+
+
+def _batches(n: int, batch_size: int | None):
+    step = n if batch_size is None else batch_size
+    for start in range(0, n, max(step, 1)):
+        yield slice(start, min(start + step, n))
+
+
+def _validation(model, validation_data, validation_split, xs, ys, weights, n):
+    """``(validation arrays or None, the training rows)``."""
+    train_index = np.arange(n)
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight).")
+        x_val = as_inputs(model, validation_data[0], "x_val")
+        y_val = as_targets(model, validation_data[1], len(x_val[0]), "y_val")
+        w_val = validation_data[2] if len(validation_data) == 3 else None
+        return (x_val, y_val, as_sample_weights(model, y_val, w_val, None)), train_index
+    if validation_split:
+        n_val = int(n * validation_split)
+        if n_val == 0 or n_val == n:
+            raise ValueError(f"validation_split={validation_split} of {n} samples leaves an empty split.")
+        permutation = model.rng.permutation(n)
+        held_out, train_index = np.sort(permutation[:n_val]), np.sort(permutation[n_val:])
+        val = ([a[held_out] for a in xs], [None if y is None else y[held_out] for y in ys],
+               _take_weights(weights, held_out))
+        return val, train_index
+    return None, train_index
+
+
+def fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0, validation_data=None,
+        callbacks=None, verbose=1, class_weight=None, sample_weight=None):
+    from .trainer import NonFiniteLoss
+
+    model._require_compiled("fit")
+    epochs = check_positive_int("epochs", epochs)
+    batch_size = check_positive_int("batch_size", batch_size)
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.integer, np.floating)) \
+            or not 0 <= validation_split < 1:
+        raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}.")
+    if x is None:
+        raise ValueError("fit needs training data: fit(x, y).")
+    xs = as_inputs(model, x)
+    n = len(xs[0])
+    ys = as_targets(model, y, n)
+    weights = as_sample_weights(model, ys, sample_weight, class_weight)
+    val, train_index = _validation(model, validation_data, validation_split, xs, ys, weights, n)
+
+    compiled = model._compiled
+    n_train = len(train_index)
+    n_batches = -(-n_train // batch_size)
+    user_callbacks = list(callbacks or [])
+    quiet_on_nan = any(isinstance(c, callbacks_module.TerminateOnNaN) for c in user_callbacks)
+    history = callbacks_module.History()
+    log_keys = list(compiled.log_keys)
+    if val is not None:
+        log_keys += [f"val_{key}" for key in log_keys]
+    params = {"epochs": epochs, "steps": n_batches, "batch_size": batch_size, "samples": n_train,
+              "verbose": verbose, "metrics": log_keys}
+    hooks = callbacks_module.CallbackList([history, *user_callbacks], model, params)
+    progress = Progress(verbose, epochs, n_batches)
+    model.history = history
+    model.stop_training = False
+    dtype = model.dtype
+    contiguous = n_train == n  # no hold-out: plain slices are views, not copies
+
+    hooks.on_train_begin({})
+    snapshot = Snapshot(model)
+    try:
+        for epoch in range(epochs):
+            hooks.on_epoch_begin(epoch, {})
+            progress.begin_epoch(epoch)
+            compiled.reset()
+            order = model.rng.permutation(train_index) if shuffle else train_index
+            logs = {}
+            completed = 0
+            for batch, rows in enumerate(_batches(n_train, batch_size)):
+                index = rows if contiguous and not shuffle else order[rows]
+                data = (_take(xs, index, dtype), _take_targets(model, ys, index), _take_weights(weights, index))
+                if hooks.wants_batches:
+                    hooks.on_batch_begin(batch, {})
+                try:
+                    logs = model.train_step(data)
+                except NonFiniteLoss as exc:
+                    loss = exc.loss
+                    if not weights_finite(model):
+                        snapshot.restore(model)
+                    if quiet_on_nan:
+                        hooks.on_batch_end(batch, {"loss": loss})
+                        if verbose:
+                            print(f"Loss became {loss} at epoch {epoch + 1}, batch {batch + 1}: training stopped "
+                                  "(TerminateOnNaN); the model keeps its last finite weights.")
+                        model.stop_training = True
+                        break
+                    lr = model.optimizer.current_learning_rate
+                    raise FloatingPointError(
+                        f"The loss became {loss} at epoch {epoch + 1}, batch {batch + 1}. Training stopped and "
+                        f"the model keeps its last finite weights. Try a lower learning rate (now {lr:g}), "
+                        "scaling the inputs, or checking the targets."
+                    ) from None
+                completed += 1
+                if batch % SNAPSHOT_EVERY == SNAPSHOT_EVERY - 1 and weights_finite(model):
+                    snapshot = Snapshot(model)
+                if hooks.wants_batches:
+                    hooks.on_batch_end(batch, {"loss": logs["loss"]})
+                progress.batch(compiled.results)
+            if completed == n_batches and not weights_finite(model):
+                # The epoch's last update overflowed: no later loss would reveal it.
+                snapshot.restore(model)
+                message = (f"The weights became NaN or infinite in the update at epoch {epoch + 1}, batch "
+                           f"{n_batches}; the model keeps its last finite weights.")
+                if not quiet_on_nan:
+                    raise FloatingPointError(f"{message} Try a lower learning rate (now "
+                                             f"{model.optimizer.current_learning_rate:g}) or scaling the inputs.")
+                if verbose:
+                    print(f"{message} Training stopped (TerminateOnNaN).")
+                model.stop_training = True
+                completed = 0  # the epoch did not complete: do not log it
+            if model.stop_training and completed < n_batches:  # stopped mid-epoch by TerminateOnNaN
+                progress.close()
+                break
+            logs = compiled.results()
+            if val is not None:
+                val_logs = evaluate_arrays(model, *val, batch_size=max(batch_size, 256))
+                logs.update((f"val_{k}", v) for k, v in val_logs.items())
+            progress.end_epoch(epoch, logs)
+            hooks.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+    finally:
+        progress.close()
+    hooks.on_train_end({})
+    return history
+
+
+def evaluate_arrays(model, xs, ys, weights, batch_size) -> dict:
+    """The logs of ``test_step`` over every batch of validated arrays."""
+    model._compiled.reset()
+    n = len(xs[0])
+    logs = model._compiled.results()
+    for rows in _batches(n, inference_batch(model, batch_size)):
+        logs = model.test_step((_take(xs, rows, model.dtype), _take_targets(model, ys, rows),
+                                _take_weights(weights, rows)))
+    return logs
+
+
+def evaluate(model, x, y, batch_size=32, sample_weight=None, verbose=0) -> dict:
+    model._require_compiled("evaluate")
+    batch_size = check_positive_int("batch_size", batch_size)
+    xs = as_inputs(model, x)
+    ys = as_targets(model, y, len(xs[0]))
+    weights = as_sample_weights(model, ys, sample_weight, None)
+    logs = evaluate_arrays(model, xs, ys, weights, batch_size)
+    if verbose:
+        print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+    return logs
+
+
+def inference_batch(model, batch_size: int) -> int:
+    """``batch_size``, or fewer samples when a batch's widest layer output would exceed
+    ``INFERENCE_ACTIVATION_BYTES``: each layer's output then stays in cache for the next
+    layer instead of going out to memory (a 1,024-sample batch of a 26x26x32 conv output
+    is 88 MB). Inference treats every sample on its own in all of numnet's layers, so the
+    predictions are the same either way."""
+    itemsize = np.dtype(model.dtype).itemsize
+    widest = 1
+    for node in model._plan.nodes:
+        for tensor in node.outputs:
+            size = int(np.prod([1 if s is None else s for s in tensor.shape[1:]]))
+            widest = max(widest, size)
+    return max(1, min(batch_size, INFERENCE_ACTIVATION_BYTES // max(1, widest * itemsize)))
+
+
+def predict(model, x, batch_size=32, verbose=0) -> list:
+    """The outputs (one array per output) for ``x``."""
+    if batch_size is not None:
+        batch_size = check_positive_int("batch_size", batch_size)
+    xs = as_inputs(model, x, check_values=False)
+    n = len(xs[0])
+    results = None
+    for rows in _batches(n, inference_batch(model, n if batch_size is None else batch_size)):
+        outs = model.predict_step((_take(xs, rows, model.dtype),))
+        if results is None:
+            results = [np.empty((n,) + out.shape[1:], dtype=out.dtype) for out in outs]
+        for result, out in zip(results, outs):
+            result[rows] = out
+    if results is None:
+        results = [np.empty((0,) + tuple(1 if s is None else s for s in t.shape[1:]), dtype=model.dtype)
+                   for t in model.outputs]
+    for out in results:
+        if out.size and out.dtype.kind == "f" and not (np.isfinite(out.min()) and np.isfinite(out.max())):
+            # A NaN prediction: blame the input if it holds NaN / inf (the error fit would give).
+            for i, array in enumerate(xs):
+                check_finite("x" if len(xs) == 1 else f"x[{model.input_names[i]!r}]", array)
+    return results

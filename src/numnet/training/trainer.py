@@ -1,0 +1,215 @@
+"""``Trainer``: compile, fit, evaluate, predict and the batch-level API of a ``Model``.
+
+``fit`` is a loop over ``train_step`` (one forward / loss / backward / optimizer step on
+one batch), the one place a custom step, the divergence guard or data parallelism hooks
+in. The loop itself is in ``numnet.training.loop``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import optimizers
+from . import loop
+from .compile import CompiledLoss, _check_optimizer_argument
+from .data import as_inputs, as_sample_weights, as_targets
+
+
+class NonFiniteLoss(FloatingPointError):
+    """Raised by ``train_step`` when a batch's loss is NaN or infinite; the update was not
+    applied. ``fit``'s divergence guard turns it into its message (or TerminateOnNaN)."""
+
+    def __init__(self, loss: float) -> None:
+        super().__init__(f"The loss became {loss}.")
+        self.loss = loss
+
+
+class Trainer:
+    """The training API a ``Model`` inherits."""
+
+    def __init__(self) -> None:
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._compiled = None
+        self.optimizer = None
+
+    # --- compile -------------------------------------------------------------------------------
+    def compile(self, optimizer="adam", loss=None, loss_weights=None, metrics=None, **kwargs) -> None:
+        """Choose the optimizer, the loss(es), their weights and the metrics (Keras's order:
+        ``compile("adam", "mse")`` or by keyword).
+
+        ``loss``: a name (``"mse"``, ``"categorical_crossentropy"``, ...) or a
+        ``numnet.losses.Loss``; for several outputs one loss for all, a list or a dict keyed
+        by output name. ``loss_weights``: a list or dict; the logged ``loss`` is the weighted
+        sum. ``metrics``: a list (one output), a list of lists or a dict. When an output
+        applies softmax and its loss is (sparse) categorical cross-entropy, or sigmoid and
+        binary cross-entropy, training uses the fused, stable gradient ``(p - y) / N``.
+        """
+        if kwargs:
+            raise TypeError(f"compile() got unexpected arguments {sorted(kwargs)}.")
+        if loss is None and not isinstance(optimizer, (optimizers.Optimizer, str)):
+            raise ValueError("compile needs a loss: compile(optimizer='adam', loss='mse').")
+        _check_optimizer_argument(optimizer, loss)
+        self._require_graph("compile")
+        compiled = CompiledLoss(self, loss, loss_weights, metrics)
+        self.optimizer = optimizers.get(optimizer)
+        self._compiled = compiled
+        self.compiled = True
+
+    @property
+    def loss(self):
+        """The loss of the (first) output, as compiled."""
+        return None if self._compiled is None else self._compiled.outputs[0].loss
+
+    @property
+    def metrics(self) -> list:
+        """The compiled metric objects, in log order."""
+        return [] if self._compiled is None else self._compiled.metrics
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [] if self._compiled is None else list(self._compiled.log_keys)
+
+    def _require_compiled(self, action: str) -> None:
+        if not getattr(self, "compiled", False):
+            raise RuntimeError(f"Call model.compile(optimizer=..., loss=...) before model.{action}().")
+
+    # --- the step --------------------------------------------------------------------------------
+    def train_step(self, data) -> dict:
+        """One training step on one batch, ``data = (x, y, sample_weight)``: ``x`` a list of
+        arrays (one per input, in the model dtype), ``y`` a list (one per output),
+        ``sample_weight`` a list or None. Runs forward in training mode, the loss of every
+        output, backward (gradients of shared layers add up), one optimizer step, and
+        updates the metrics; returns the running logs. Raises ``NonFiniteLoss`` without
+        changing any weight when the loss is not finite.
+
+        Override it for a custom step; ``fit`` (callbacks, progress, the divergence guard)
+        drives whatever it returns.
+        """
+        x, y, sample_weight = data
+        compiled = self._compiled
+        outputs, run = self._plan.forward(x, training=True)
+        loss, per_output = compiled.batch_losses(y, outputs, sample_weight)
+        if not np.isfinite(loss):
+            raise NonFiniteLoss(loss)
+        errors = compiled.gradients(y, outputs, sample_weight)
+        flat = self.flat_parameters()
+        gradient_pass = _new_pass()
+        self._plan.backward(run, errors, gradient_pass)
+        del run
+        flat.gather(gradient_pass)
+        self.optimizer.step_flat(flat.layout, flat.params, flat.grads)
+        compiled.update(y, outputs, loss, per_output, len(x[0]))
+        return compiled.results()
+
+    def test_step(self, data) -> dict:
+        """The loss and metrics of one batch in inference mode (sums over its samples are
+        added to the running figures, so an epoch's figure does not depend on batching)."""
+        x, y, sample_weight = data
+        compiled = self._compiled
+        outputs, _ = self._plan.forward(x, training=False)
+        total, sums = 0.0, []
+        for output in compiled.outputs:
+            if output.loss is None:
+                sums.append(None)
+                continue
+            w = None if sample_weight is None else sample_weight[output.index]
+            value = float(output.per_sample(y[output.index], outputs[output.index], w).sum(dtype=np.float64))
+            sums.append(value)
+            total += output.weight * value
+        compiled.add_sums(total, sums, len(x[0]))
+        for output in compiled.outputs:
+            for metric in output.metrics:
+                metric.update(y[output.index], outputs[output.index])
+        return compiled.results()
+
+    def predict_step(self, data) -> list:
+        """The outputs (a list, one per output) for one batch ``data = (x,)`` in inference mode."""
+        outputs, _ = self._plan.forward(data[0], training=False)
+        return outputs
+
+    # --- the epoch loops -------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None):
+        """Train for ``epochs`` passes over ``(x, y)``; returns a ``History``.
+
+        ``x``: an array ``(n_samples, *input_shape)``, a list (one per input) or a dict
+        keyed by input name; ``y`` likewise per output (integer labels ``(n_samples,)``
+        for a sparse loss). ``validation_split`` holds out a shuffled fraction;
+        ``validation_data`` is ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight)``.
+        ``verbose``: 0 silent, 1 progress bar, 2 one line per epoch.
+        """
+        return loop.fit(self, x, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+                        validation_split=validation_split, validation_data=validation_data,
+                        callbacks=callbacks, verbose=verbose, class_weight=class_weight,
+                        sample_weight=sample_weight)
+
+    def evaluate(self, x=None, y=None, batch_size=32, verbose=0, sample_weight=None, return_dict: bool = False):
+        """The loss and metrics on ``(x, y)`` in inference mode, as Keras returns them: the
+        loss alone when there are no metrics and one output, else the list
+        ``[loss, *other figures]`` in ``metrics_names`` order; a dict with
+        ``return_dict=True``. The figures are sums over samples, so they do not depend on
+        the batch size."""
+        logs = loop.evaluate(self, x, y, batch_size=batch_size, sample_weight=sample_weight, verbose=verbose)
+        return _keras_return(logs, return_dict)
+
+    def predict(self, x, batch_size=32, verbose=0):
+        """Outputs for ``x`` in inference mode, ``(n_samples, *output_shape)`` in the model
+        dtype (a list or dict for several outputs, as the model's outputs are given).
+
+        ``batch_size`` samples go through the model at a time, or fewer when a layer's
+        output for that many would pass 4 MB (``loop.INFERENCE_ACTIVATION_BYTES``): a
+        wide conv layer's output then stays in cache. The predictions are the same, since
+        inference in every numnet layer treats each sample on its own.
+        """
+        return self.pack_outputs(loop.predict(self, x, batch_size=batch_size, verbose=verbose))
+
+    # --- the batch-level API ---------------------------------------------------------------------
+    def _batch(self, x, y, sample_weight, class_weight=None):
+        xs = as_inputs(self, x)
+        ys = as_targets(self, y, len(xs[0]))
+        weights = as_sample_weights(self, ys, sample_weight, class_weight)
+        dtype = self.dtype
+        xs = [a.astype(dtype, copy=False) for a in xs]
+        ys = [t if t is None or (o.loss is not None and o.loss.is_sparse) else t.astype(dtype, copy=False)
+              for t, o in zip(ys, self._compiled.outputs)]
+        return xs, ys, weights
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict: bool = False):
+        """One ``train_step`` on exactly this batch; returns its loss (and metrics) as
+        ``evaluate`` does. A non-finite loss raises ``FloatingPointError`` and changes nothing."""
+        self._require_compiled("train_on_batch")
+        data = self._batch(x, y, sample_weight, class_weight)
+        self._compiled.reset()
+        try:
+            logs = self.train_step(data)
+        except NonFiniteLoss as exc:
+            raise FloatingPointError(f"{exc} The update was not applied; the weights are unchanged.") from None
+        return _keras_return(logs, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
+        """The loss (and metrics) of exactly this batch in inference mode."""
+        self._require_compiled("test_on_batch")
+        data = self._batch(x, y, sample_weight)
+        self._compiled.reset()
+        return _keras_return(self.test_step(data), return_dict)
+
+    def predict_on_batch(self, x):
+        """The outputs for exactly this batch, in inference mode, in one pass."""
+        self._require_graph("predict")
+        xs = [a.astype(self.dtype, copy=False) for a in as_inputs(self, x, check_values=False)]
+        return self.pack_outputs(self.predict_step((xs,)))
+
+
+def _keras_return(logs: dict, return_dict: bool):
+    if return_dict:
+        return dict(logs)
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def _new_pass():
+    from ..graph.plan import GradientPass
+
+    return GradientPass()
