@@ -28,3 +28,5 @@ from .random import set_seed
 from . import callbacks, metrics
 from .models import Model, Sequential
 from .saving import load_model, register_layer
+from . import ops
+from .ops import GradientTape
