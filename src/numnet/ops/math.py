@@ -131,7 +131,7 @@ def _erf(a):
     # about 50 ns an element).
     a = np.asarray(a)
     dtype = a.dtype if a.dtype.kind == "f" else np.float64
-    return _erf_scalar(a.astype(np.float64)).astype(dtype)
+    return np.asarray(_erf_scalar(a.astype(np.float64)), dtype=np.float64).astype(dtype, copy=False)
 
 
 _TWO_OVER_SQRT_PI = 2.0 / _pymath.sqrt(_pymath.pi)
@@ -281,11 +281,11 @@ def matmul(x1, x2):
         def backward(g):
             a2 = a[None, :] if a.ndim == 1 else a
             b2 = b[:, None] if b.ndim == 1 else b
-            g2 = g
-            if a.ndim == 1:
-                g2 = np.expand_dims(g2, -2)
+            g2 = g  # restore the axes NumPy dropped for 1-D operands: (..., m, n)
             if b.ndim == 1:
                 g2 = np.expand_dims(g2, -1)
+            if a.ndim == 1:
+                g2 = np.expand_dims(g2, -2)
             ga = np.matmul(g2, np.swapaxes(b2, -1, -2))
             gb = np.matmul(np.swapaxes(a2, -1, -2), g2)
             if a.ndim == 1:
