@@ -117,7 +117,7 @@ def record(backward, inputs, outputs, name: str = "primitive", pass_needed: bool
         raise TypeError(f"record: backward must be callable, got {type(backward).__name__}.")
     inputs = tuple(inputs)
     single = isinstance(outputs, Tensor)
-    outs = (outputs,) if single else tuple(outputs)
+    outs = (outputs,) if single else tuple(outputs) if isinstance(outputs, (list, tuple)) else (outputs,)
     for o in outs:
         if not isinstance(o, Tensor) or isinstance(o, Variable):
             raise TypeError(f"record: outputs must be new Tensors, got {type(o).__name__}.")
@@ -328,7 +328,9 @@ class GradientTape:
 
     def _backprop(self, targets, seeds, sources) -> dict[int, np.ndarray]:
         """Gradient arrays by id for every float Tensor between ``sources`` and ``targets``."""
-        live = {id(s) for s in sources if s.dtype.kind in _FLOAT_KINDS}
+        # A source counts when the tape watched it (or recorded it as an op's output), as
+        # in TensorFlow: an unwatched Tensor gets None even where a recorded op read it.
+        live = {id(s) for s in sources if s.dtype.kind in _FLOAT_KINDS and id(s) in self._ids}
         nodes = []
         for node in self._nodes:  # forwards: keep the nodes downstream of a source
             for x in node.inputs:
