@@ -197,6 +197,16 @@ def test_stop_gradient_stop_recording_and_nested_tapes():
     assert not ops.is_recording()
 
 
+def test_gradients_are_not_recorded_so_there_are_no_second_derivatives():
+    x = var([3.0])
+    with GradientTape(persistent=True) as outer:
+        with GradientTape() as inner:
+            y = x * x * x
+        dy = inner.gradient(y, x)
+    np.testing.assert_allclose(dy.numpy(), [27.0])
+    assert outer.gradient(dy, x) is None
+
+
 def test_no_recording_outside_a_tape():
     x = var([1.0])
     with GradientTape() as tape:
@@ -272,6 +282,11 @@ def test_record_checks_the_backward_result():
         out = Tensor(x.numpy() * 2)
         ops.record(lambda g: (np.ones(3),), [x], out, name="bad_double")
     with pytest.raises(ValueError, match=r"bad_double: gradient has shape \(3,\), expected the input's shape \(2,\)"):
+        tape.gradient(out, x)
+    with GradientTape() as tape:
+        out = Tensor(x.numpy() * 2)
+        ops.record(lambda g: (g, g), [x], out, name="two_for_one")
+    with pytest.raises(ValueError, match="two_for_one: backward returned 2 gradients for 1 inputs"):
         tape.gradient(out, x)
     with pytest.raises(TypeError, match="outputs must be new Tensors, got ndarray"):
         ops.record(lambda g: (g,), [x], np.ones(2))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .tape import _active, link
-from .tensor import Tensor, as_array
+from .tensor import Tensor, as_array, wrap
 
 _SCALARS = (int, float, complex, bool)
 
@@ -59,7 +59,7 @@ def elementwise(name: str, f, *values):
 def unary(name: str, x, f, grad):
     """``y = f(x)`` elementwise; ``grad(g, x, y)`` is dL/dx given g = dL/dy."""
     a = operand(x)
-    y = Tensor._wrap(f(a))
+    y = wrap(f(a))
     if _active:
         link(y, (x,), lambda g: (grad(g, a, y.value),), name)
     return y
@@ -69,7 +69,10 @@ def binary(name: str, x1, x2, f, grad):
     """``y = f(x1, x2)`` with broadcasting; ``grad(g, a, b, y) -> (ga, gb)`` at the
     broadcast shape, summed back to each input's shape here."""
     a, b = operand(x1), operand(x2)
-    y = Tensor._wrap(elementwise(name, f, a, b))
+    try:
+        y = wrap(f(a, b))
+    except ValueError:
+        y = wrap(elementwise(name, f, a, b))  # raises the ValueError naming the op
     if _active:
 
         def backward(g):
@@ -85,7 +88,7 @@ def binary(name: str, x1, x2, f, grad):
 
 def constant(value) -> Tensor:
     """A result that carries no gradient (comparisons, argmax, one_hot, creation ops)."""
-    return Tensor._wrap(value)
+    return wrap(value)
 
 
 def axes_of(axis, ndim: int) -> tuple[int, ...]:

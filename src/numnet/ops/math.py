@@ -15,7 +15,7 @@ import numpy as np
 
 from .core import _active, binary, constant, elementwise, operand, unary, unbroadcast
 from .tape import link
-from .tensor import Tensor
+from .tensor import Tensor, wrap
 
 # --- arithmetic ------------------------------------------------------------------------
 
@@ -166,7 +166,7 @@ def clip(x, x_min, x_max):
     """x limited to [x_min, x_max].  d/dx = 1 where x_min <= x <= x_max, else 0; the bounds
     are constants (no gradient)."""
     a, lo, hi = operand(x), operand(x_min), operand(x_max)
-    y = Tensor._wrap(elementwise("clip", np.clip, a, lo, hi))
+    y = wrap(elementwise("clip", np.clip, a, lo, hi))
     if _active:
         link(y, (x,), lambda g: (unbroadcast(g * ((a >= lo) & (a <= hi)), np.shape(a)),), "clip")
     return y
@@ -183,7 +183,7 @@ def where(condition, x1=None, x2=None):
         raise ValueError("where: give both x1 and x2, or neither.")
     c = c.astype(bool, copy=False) if isinstance(c, np.ndarray) else bool(c)
     a, b = operand(x1), operand(x2)
-    y = Tensor._wrap(elementwise("where", np.where, c, a, b))
+    y = wrap(elementwise("where", np.where, c, a, b))
     if _active:
 
         def backward(g):
@@ -244,7 +244,7 @@ def cast(x, dtype):
     from an integer or boolean dtype carries none."""
     a = operand(x)
     dtype = np.dtype(dtype)
-    y = Tensor._wrap(np.asarray(a).astype(dtype))
+    y = wrap(np.asarray(a).astype(dtype))
     if _active:
         link(y, (x,), lambda g: (g,), "cast")
     return y
@@ -252,7 +252,7 @@ def cast(x, dtype):
 
 def stop_gradient(variable):
     """The same values with no gradient path back (a new Tensor no tape has recorded)."""
-    return Tensor._wrap(operand(variable))
+    return wrap(operand(variable))
 
 
 # --- products --------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ def matmul(x1, x2):
         raise ValueError(f"matmul: operands must have at least one dimension, got shapes "
                          f"{np.shape(a)} and {np.shape(b)}.")
     try:
-        y = Tensor._wrap(np.matmul(a, b))
+        y = wrap(np.matmul(a, b))
     except ValueError:
         raise _matmul_shape_error(a, b) from None
     if _active:
@@ -358,7 +358,7 @@ def einsum(subscripts, *operands):
     values = [operand(x) for x in operands]
     terms, output = _einsum_terms(subscripts, [np.shape(v) for v in values])
     try:
-        y = Tensor._wrap(np.einsum(subscripts, *values))
+        y = wrap(np.einsum(subscripts, *values))
     except ValueError as e:
         shapes = ", ".join(str(np.shape(v)) for v in values)
         raise ValueError(f"einsum: {subscripts!r} does not fit shapes {shapes}: {e}") from None

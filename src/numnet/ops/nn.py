@@ -9,7 +9,7 @@ import numpy as np
 from .core import _active, axes_of, constant, operand, unary
 from .math import _erf
 from .tape import link
-from .tensor import Tensor
+from .tensor import wrap
 
 
 def _sigmoid(a):
@@ -102,7 +102,7 @@ def softmax(x, axis=-1):
     """e^x / sum e^x along axis (an int or a tuple).  dL/dx = y (g - sum(g y, axis))."""
     a, ax = _softmax_axes(x, axis)
     e = np.exp(a - np.max(a, axis=ax, keepdims=True))
-    y = Tensor._wrap(e / np.sum(e, axis=ax, keepdims=True))
+    y = wrap(e / np.sum(e, axis=ax, keepdims=True))
     if _active:
         s = y.value
         link(y, (x,), lambda g: (s * (g - np.sum(g * s, axis=ax, keepdims=True)),), "softmax")
@@ -113,7 +113,7 @@ def log_softmax(x, axis=-1):
     """x - logsumexp(x, axis).  dL/dx = g - softmax(x) sum(g, axis)."""
     a, ax = _softmax_axes(x, axis)
     shifted = a - np.max(a, axis=ax, keepdims=True)
-    y = Tensor._wrap(shifted - np.log(np.sum(np.exp(shifted), axis=ax, keepdims=True)))
+    y = wrap(shifted - np.log(np.sum(np.exp(shifted), axis=ax, keepdims=True)))
     if _active:
         s = y.value
         link(y, (x,), lambda g: (g - np.exp(s) * np.sum(g, axis=ax, keepdims=True),), "log_softmax")

@@ -13,7 +13,7 @@ import numpy as np
 
 from .core import _active, axes_of, constant, operand
 from .tape import link
-from .tensor import Tensor
+from .tensor import wrap
 
 
 def _reduction(name, x, axis, keepdims, f, grad):
@@ -21,7 +21,7 @@ def _reduction(name, x, axis, keepdims, f, grad):
     a = np.asarray(operand(x))
     axes = axes_of(axis, a.ndim)
     y = f(a, axes)
-    out = Tensor._wrap(y if keepdims else y.reshape([n for i, n in enumerate(y.shape) if i not in axes]))
+    out = wrap(y if keepdims else y.reshape([n for i, n in enumerate(y.shape) if i not in axes]))
     if _active:
         link(out, (x,), lambda g: (grad(g.reshape(y.shape), a, y, axes),), name)
     return out
@@ -195,7 +195,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     else:
         y = np.linalg.norm(a, ord=ord, axis=axes, keepdims=True)
         grad = _nuclear_grad if ord == "nuc" else None
-    out = Tensor._wrap(y if keepdims else y.reshape([n for i, n in enumerate(y.shape) if i not in axes]))
+    out = wrap(y if keepdims else y.reshape([n for i, n in enumerate(y.shape) if i not in axes]))
     if _active and any(tape._watches_any((x,)) for tape in _active):
         if grad is None:
             raise ValueError(f"norm: the matrix norm ord={ord!r} has no gradient in numnet.ops; "

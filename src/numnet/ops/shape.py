@@ -11,7 +11,7 @@ import numpy as np
 
 from .core import _active, operand, unbroadcast
 from .tape import link, link_many
-from .tensor import Tensor
+from .tensor import Tensor, wrap
 
 
 def _array(x) -> np.ndarray:
@@ -27,7 +27,7 @@ def reshape(x, newshape):
     """``x`` with shape ``newshape`` (one entry may be -1).  dL/dx = g reshaped back."""
     a = _array(x)
     try:
-        y = Tensor._wrap(np.reshape(a, newshape))
+        y = wrap(np.reshape(a, newshape))
     except ValueError:
         raise ValueError(f"reshape: cannot reshape an array of shape {a.shape} into {newshape}.") from None
     if _active:
@@ -41,7 +41,7 @@ def transpose(x, axes=None):
     perm = tuple(range(a.ndim))[::-1] if axes is None else tuple(int(i) % max(a.ndim, 1) for i in axes)
     if sorted(perm) != list(range(a.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes of shape {a.shape}.")
-    y = Tensor._wrap(np.transpose(a, perm))
+    y = wrap(np.transpose(a, perm))
     if _active:
         inverse = tuple(np.argsort(perm))
         link(y, (x,), lambda g: (np.transpose(g, inverse),), "transpose")
@@ -51,7 +51,7 @@ def transpose(x, axes=None):
 def expand_dims(x, axis):
     """A new axis of length 1 at ``axis``.  dL/dx = g reshaped back."""
     a = _array(x)
-    y = Tensor._wrap(np.expand_dims(a, axis))
+    y = wrap(np.expand_dims(a, axis))
     if _active:
         link(y, (x,), lambda g: (g.reshape(a.shape),), "expand_dims")
     return y
@@ -61,7 +61,7 @@ def squeeze(x, axis=None):
     """Axes of length 1 removed (all, or those in ``axis``).  dL/dx = g reshaped back."""
     a = _array(x)
     try:
-        y = Tensor._wrap(np.squeeze(a, axis))
+        y = wrap(np.squeeze(a, axis))
     except ValueError:
         raise ValueError(f"squeeze: axis {axis} of shape {a.shape} does not have length 1.") from None
     if _active:
@@ -73,7 +73,7 @@ def broadcast_to(x, shape):
     """``x`` broadcast to ``shape``.  dL/dx = g summed over the broadcast axes."""
     a = _array(x)
     try:
-        y = Tensor._wrap(np.broadcast_to(a, shape))
+        y = wrap(np.broadcast_to(a, shape))
     except ValueError:
         raise ValueError(f"broadcast_to: shape {a.shape} does not broadcast to {tuple(shape)}.") from None
     if _active:
@@ -86,7 +86,7 @@ def concatenate(xs, axis=0):
     xs = tuple(xs)
     values = [_array(x) for x in xs]
     try:
-        y = Tensor._wrap(np.concatenate(values, axis=axis))
+        y = wrap(np.concatenate(values, axis=axis))
     except ValueError:
         shapes = ", ".join(str(v.shape) for v in values)
         raise ValueError(f"concatenate: shapes {shapes} cannot be joined along axis {axis}.") from None
@@ -101,7 +101,7 @@ def stack(x, axis=0):
     xs = tuple(x)
     values = [_array(v) for v in xs]
     try:
-        y = Tensor._wrap(np.stack(values, axis=axis))
+        y = wrap(np.stack(values, axis=axis))
     except ValueError:
         shapes = ", ".join(str(v.shape) for v in values)
         raise ValueError(f"stack: shapes {shapes} must all be equal.") from None
@@ -121,7 +121,7 @@ def split(x, indices_or_sections, axis=0):
         raise ValueError(
             f"split: an axis of length {a.shape[axis]} does not divide into {indices_or_sections} equal parts."
         ) from None
-    outs = tuple(Tensor._wrap(p) for p in pieces)
+    outs = tuple(wrap(p) for p in pieces)
     if _active:
         link_many(outs, (x,), lambda gs: (np.concatenate(gs, axis=axis),), "split")
     return list(outs)
@@ -135,7 +135,7 @@ def take(x, indices, axis=None):
     if idx.dtype.kind not in "iu":
         raise TypeError(f"take: indices must be integers, got dtype {idx.dtype}.")
     try:
-        y = Tensor._wrap(np.take(a, idx, axis=axis))
+        y = wrap(np.take(a, idx, axis=axis))
     except IndexError as e:
         raise IndexError(f"take: {e} (x has shape {a.shape}).") from None
     if _active:
@@ -167,7 +167,7 @@ def take_along_axis(x, indices, axis=None):
     else:
         source, ax = a, axis % max(a.ndim, 1)
     try:
-        y = Tensor._wrap(np.take_along_axis(source, idx, axis=ax))
+        y = wrap(np.take_along_axis(source, idx, axis=ax))
     except (ValueError, IndexError) as e:
         raise ValueError(f"take_along_axis: indices of shape {idx.shape} do not fit x of shape {a.shape}: {e}") from None
     if _active:
@@ -206,7 +206,7 @@ def getitem(x, key):
     summed where an integer array selects one position several times."""
     a = _array(x)
     key, advanced = _plain_key(key)
-    y = Tensor._wrap(a[key])
+    y = wrap(a[key])
     if _active:
 
         def backward(g):
@@ -224,7 +224,7 @@ def getitem(x, key):
 def tril(x, k=0):
     """Lower triangle of the last two axes (entries above diagonal ``k`` zeroed).  dL/dx = tril(g)."""
     a = _array(x)
-    y = Tensor._wrap(np.tril(a, k))
+    y = wrap(np.tril(a, k))
     if _active:
         link(y, (x,), lambda g: (np.tril(g, k),), "tril")
     return y
@@ -233,7 +233,7 @@ def tril(x, k=0):
 def triu(x, k=0):
     """Upper triangle of the last two axes (entries below diagonal ``k`` zeroed).  dL/dx = triu(g)."""
     a = _array(x)
-    y = Tensor._wrap(np.triu(a, k))
+    y = wrap(np.triu(a, k))
     if _active:
         link(y, (x,), lambda g: (np.triu(g, k),), "triu")
     return y

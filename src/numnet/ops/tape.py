@@ -26,7 +26,7 @@ import contextlib
 
 import numpy as np
 
-from .tensor import Tensor, Variable, as_array
+from .tensor import Tensor, Variable, as_array, wrap
 
 # The tapes that are recording, innermost last. Mutated in place, never rebound: the op
 # modules import this list and test its truth before building a backward closure.
@@ -151,17 +151,17 @@ def primitive(fn=None, *, name: str | None = None, pass_needed: bool = False):
             return y, backward
     """
 
-    def wrap(f):
+    def decorate(f):
         op_name = name or f.__name__
 
         def op(*args, **kwargs):
             arrays = [as_array(a) for a in args]
             result, backward = f(*arrays, **kwargs)
             if isinstance(result, tuple):
-                outs = tuple(Tensor._wrap(r) for r in result)
+                outs = tuple(wrap(r) for r in result)
                 record(backward, args, list(outs), op_name, pass_needed)
                 return outs
-            out = Tensor._wrap(result)
+            out = wrap(result)
             return record(backward, args, out, op_name, pass_needed)
 
         op.__name__ = f.__name__
@@ -169,7 +169,7 @@ def primitive(fn=None, *, name: str | None = None, pass_needed: bool = False):
         op.__doc__ = f.__doc__
         return op
 
-    return wrap(fn) if fn is not None else wrap
+    return decorate(fn) if fn is not None else decorate
 
 
 # --- structures of sources ------------------------------------------------------------
@@ -321,7 +321,7 @@ class GradientTape:
             g = grads.get(id(s))
             if g is None and unconnected_gradients == "zero":
                 g = np.zeros(s.shape, dtype=s.dtype)
-            results.append(None if g is None else Tensor._wrap(g))
+            results.append(None if g is None else wrap(g))
         if template is None:
             return results[0]
         return _rebuild(template, iter(results), sources)

@@ -41,6 +41,17 @@ def as_array(x) -> np.ndarray:
     return check_numeric(np.asarray(x))
 
 
+_new = object.__new__
+
+
+def wrap(array) -> "Tensor":
+    """A Tensor around the result of a NumPy computation, without re-validation (ops
+    produce numeric arrays; NumPy reductions may give a scalar, made a 0-d array)."""
+    t = _new(Tensor)
+    t.value = array if type(array) is np.ndarray else np.asarray(array)
+    return t
+
+
 class Tensor:
     """An array computed by ``numnet.ops``: ``.value`` / ``.numpy()`` is the NumPy array,
     with ``.shape``, ``.dtype``, ``.ndim`` and ``.size`` as NumPy has them."""
@@ -54,13 +65,9 @@ class Tensor:
         array = np.asarray(value.value if isinstance(value, Tensor) else value, dtype=dtype)
         self.value = check_numeric(array, "a Tensor's value")
 
-    @classmethod
-    def _wrap(cls, array) -> "Tensor":
-        """A Tensor around the result of a NumPy computation, without re-validation (ops
-        produce numeric arrays; NumPy reductions may give a scalar, made a 0-d array)."""
-        t = object.__new__(Tensor)
-        t.value = array if type(array) is np.ndarray else np.asarray(array)
-        return t
+    @staticmethod
+    def _wrap(array) -> "Tensor":
+        return wrap(array)
 
     # --- array protocol and attributes -------------------------------------------------
     def numpy(self) -> np.ndarray:
