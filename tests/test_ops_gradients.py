@@ -439,3 +439,43 @@ def test_cast_gradient_keeps_source_dtype():
     g = tape.gradient(y, x)
     assert g.dtype == np.float32
     np.testing.assert_array_equal(g.numpy(), [3.0, 4.0])
+
+
+FLOAT32_CASES = {
+    **{f"unary_{k}": (v, 1) for k, v in UNARY.items() if k != "cast_same"},
+    **{f"positive_{k}": (v, 1) for k, v in POSITIVE.items()},
+    **{f"binary_{k}": (v, 2) for k, v in BINARY.items()},
+    **{f"reduce_{k}": ((lambda f: lambda t: f(t, axis=1))(v), 1) for k, v in REDUCTIONS.items()},
+    "softmax": (ops.softmax, 1),
+    "log_softmax": (ops.log_softmax, 1),
+    "norm": (lambda t: ops.norm(t, axis=-1), 1),
+    "nuc": (lambda t: ops.norm(t, ord="nuc", axis=(0, 1)), 1),
+    "matmul": (lambda a, b: a @ ops.transpose(b), 2),
+    "einsum": (lambda a, b: ops.einsum("ij,kj->ik", a, b), 2),
+    "getitem": (lambda t: t[:, np.array([0, 0, 2])], 1),
+    "take_along_axis": (lambda t: ops.take_along_axis(t, np.array([[1], [0], [2]]), axis=1), 1),
+    "clip": (lambda t: ops.clip(t, None, 1.0), 1),
+    "divide": (lambda a, b: a / (ops.abs(b) + 1.0), 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT32_CASES))
+def test_float32_stays_float32_forward_and_backward(name):
+    """A float32 computation gives float32 results and float32 gradients (Python scalars
+    and the ops' constants do not promote it), close to the float64 values."""
+    fn, n_inputs = FLOAT32_CASES[name]
+    arrays = [np.abs(a) + 0.5 for a in normal(9, *[(3, 3)] * n_inputs)]
+    for dtype in (np.float32, np.float64):
+        tensors = [ops.convert_to_tensor(a.astype(dtype)) for a in arrays]
+        with numnet.GradientTape() as tape:
+            tape.watch(tensors)
+            y = fn(*tensors)
+            loss = ops.sum(y)
+        grads = tape.gradient(loss, tensors)
+        if dtype == np.float32:
+            assert y.dtype == np.float32 and all(g.dtype == np.float32 for g in grads)
+            y32, g32 = y.numpy(), [g.numpy() for g in grads]
+        else:
+            np.testing.assert_allclose(y32, y.numpy(), rtol=1e-5, atol=1e-5)
+            for a, b in zip(g32, grads):
+                np.testing.assert_allclose(a, b.numpy(), rtol=1e-4, atol=1e-4)

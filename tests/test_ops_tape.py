@@ -376,6 +376,26 @@ def test_one_hot_argmax_where_and_creation_values():
         (lambda x: ops.logsumexp(x, axis=1), lambda x: np.log(np.exp(x).sum(1))),
         (lambda x: ops.softmax(x), lambda x: np.exp(x) / np.exp(x).sum(-1, keepdims=True)),
         (lambda x: ops.std(x, axis=0), lambda x: x.std(0)),
+        (lambda x: ops.var(x, axis=(0, 1), keepdims=True), lambda x: x.var(keepdims=True)),
+        (lambda x: ops.prod(x, axis=0), lambda x: x.prod(0)),
+        (lambda x: ops.max(x, axis=1, keepdims=True), lambda x: x.max(1, keepdims=True)),
+        (lambda x: ops.min(x, initial=-5.0), lambda x: np.array(-5.0)),
+        (lambda x: ops.mean(x, axis=-1), lambda x: x.mean(-1)),
+        (lambda x: ops.elu(x, alpha=0.5), lambda x: np.where(x > 0, x, 0.5 * (np.exp(x) - 1))),
+        (lambda x: ops.leaky_relu(x), lambda x: np.where(x > 0, x, 0.2 * x)),
+        (lambda x: ops.log_sigmoid(x), lambda x: np.log(1 / (1 + np.exp(-x)))),
+        (lambda x: ops.silu(x), lambda x: x / (1 + np.exp(-x))),
+        (lambda x: ops.gelu(x), lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))),
+        (lambda x: ops.erf(x), lambda x: np.vectorize(__import__("math").erf)(x)),
+        (lambda x: ops.relu(x), lambda x: np.maximum(x, 0)),
+        (lambda x: ops.norm(x, ord=3, axis=1), lambda x: np.linalg.norm(x, ord=3, axis=1)),
+        (lambda x: ops.norm(x, ord="nuc", axis=(0, 1)), lambda x: np.linalg.norm(x, ord="nuc")),
+        (lambda x: ops.norm(x, ord=-np.inf, axis=0, keepdims=True), lambda x: np.abs(x).min(0, keepdims=True)),
+        (lambda x: ops.clip(x, -0.5, 0.5), lambda x: np.minimum(np.maximum(x, -0.5), 0.5)),
+        (lambda x: ops.take(x, np.array([[3, 0]]), axis=1), lambda x: x[:, [[3, 0]]]),
+        (lambda x: ops.split(x, [1, 3], axis=1)[1], lambda x: x[:, 1:3]),
+        (lambda x: ops.stack([x, x], axis=-1), lambda x: np.stack([x, x], -1)),
+        (lambda x: ops.where(x > 0, x, 0.0), lambda x: np.maximum(x, 0)),
     ],
 )
 def test_forward_values_match_their_formulas(op, ref):
@@ -435,3 +455,16 @@ def test_gradient_tape_linear_regression_reaches_the_least_squares_solution():
     solution = np.linalg.lstsq(design, y, rcond=None)[0]
     np.testing.assert_allclose(w.numpy(), solution[:3], atol=1e-8)
     np.testing.assert_allclose(b.numpy(), solution[3], atol=1e-8)
+
+
+def test_clip_with_one_bound_and_max_with_initial():
+    x = var([1.0, 5.0, 3.0])
+    with GradientTape(persistent=True) as tape:
+        upper = ops.clip(x, None, 2.0)
+        top = ops.max(x, initial=10.0)  # above every element: no element gets a gradient
+    np.testing.assert_array_equal(upper.numpy(), [1.0, 2.0, 2.0])
+    np.testing.assert_array_equal(tape.gradient(upper, x).numpy(), [1.0, 0.0, 0.0])
+    assert float(top) == 10.0
+    np.testing.assert_array_equal(tape.gradient(top, x).numpy(), [0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="clip: give x_min, x_max or both; got neither"):
+        ops.clip(x, None, None)

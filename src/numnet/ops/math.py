@@ -165,7 +165,11 @@ def minimum(x1, x2):
 def clip(x, x_min, x_max):
     """x limited to [x_min, x_max].  d/dx = 1 where x_min <= x <= x_max, else 0; the bounds
     are constants (no gradient)."""
-    a, lo, hi = operand(x), operand(x_min), operand(x_max)
+    if x_min is None and x_max is None:
+        raise ValueError("clip: give x_min, x_max or both; got neither.")
+    a = operand(x)
+    lo = -np.inf if x_min is None else operand(x_min)
+    hi = np.inf if x_max is None else operand(x_max)
     y = wrap(elementwise("clip", np.clip, a, lo, hi))
     if _active:
         link(y, (x,), lambda g: (unbroadcast(g * ((a >= lo) & (a <= hi)), np.shape(a)),), "clip")

@@ -46,7 +46,8 @@ def mean(x, axis=None, keepdims=False):
 def _extreme_grad(g, a, y, ax):
     # The gradient goes to the elements equal to the extreme, split evenly among ties.
     mask = a == y
-    return g * mask / np.sum(mask, axis=ax, keepdims=True)
+    # max(..., initial=...) above every element: no element is the maximum, no gradient.
+    return g * mask / np.maximum(np.sum(mask, axis=ax, keepdims=True), 1)
 
 
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
