@@ -30,6 +30,18 @@ def test_tensor_wraps_an_array_and_converts_back():
     assert float(ops.sum(t)) == 15.0
 
 
+def test_convert_to_tensor_keeps_tensors_and_casts_on_the_tape():
+    v = var([1.0, 2.0])
+    with GradientTape() as tape:
+        same = ops.convert_to_tensor(v)
+        as32 = ops.convert_to_tensor(v, dtype="float32")
+        y = ops.sum(as32 * 3.0)
+    assert same is v and as32.dtype == np.float32
+    g = tape.gradient(y, v)
+    assert g.dtype == np.float64
+    np.testing.assert_array_equal(g.numpy(), [3.0, 3.0])
+
+
 def test_python_values_follow_keras_dtypes():
     assert ops.convert_to_tensor(1.5).dtype == np.float32
     assert ops.convert_to_tensor([1, 2]).dtype == np.int32

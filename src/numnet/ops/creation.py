@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core import constant, operand
+from .math import cast
 from .tensor import Tensor, as_array
 
 FLOATX = np.dtype(np.float32)
@@ -21,14 +22,14 @@ def _dtype(dtype, default=FLOATX) -> np.dtype:
 
 def convert_to_tensor(x, dtype=None, sparse=None):
     """``x`` as a Tensor. A Tensor or Variable of the requested dtype is returned as it is
-    (so a tape still sees it); otherwise the value is converted (a cast has no gradient
-    here: use ``ops.cast`` on a Tensor to keep one)."""
+    (so a tape still sees it); one of another dtype goes through ``cast`` (recorded, so
+    float-to-float conversions keep their gradient)."""
     if sparse:
         raise ValueError("convert_to_tensor: numnet.ops has no sparse tensors (sparse=True).")
     if isinstance(x, Tensor):
         if dtype is None or np.dtype(dtype) == x.dtype:
             return x
-        return constant(x.value.astype(dtype))
+        return cast(x, dtype)
     if isinstance(x, np.ndarray) or isinstance(x, np.generic):
         array = as_array(x)
     else:
