@@ -66,8 +66,9 @@ def unary(name: str, x, f, grad):
 
 
 def binary(name: str, x1, x2, f, grad):
-    """``y = f(x1, x2)`` with broadcasting; ``grad(g, a, b, y) -> (ga, gb)`` at the
-    broadcast shape, summed back to each input's shape here."""
+    """``y = f(x1, x2)`` with broadcasting; ``grad(g, a, b, y, needed) -> (ga, gb)`` at the
+    broadcast shape (None for an input that ``needed`` says needs none), summed back to
+    each input's shape here."""
     a, b = operand(x1), operand(x2)
     try:
         y = wrap(f(a, b))
@@ -75,14 +76,14 @@ def binary(name: str, x1, x2, f, grad):
         y = wrap(elementwise(name, f, a, b))  # raises the ValueError naming the op
     if _active:
 
-        def backward(g):
-            ga, gb = grad(g, a, b, y.value)
+        def backward(g, needed):
+            ga, gb = grad(g, a, b, y.value, needed)
             return (
                 None if ga is None else unbroadcast(ga, np.shape(a)),
                 None if gb is None else unbroadcast(gb, np.shape(b)),
             )
 
-        link(y, (x1, x2), backward, name)
+        link(y, (x1, x2), backward, name, pass_needed=True)
     return y
 
 

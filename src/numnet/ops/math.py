@@ -22,22 +22,28 @@ from .tensor import Tensor, wrap
 
 def add(x1, x2):
     """x1 + x2.  d/dx1 = 1, d/dx2 = 1."""
-    return binary("add", x1, x2, np.add, lambda g, a, b, y: (g, g))
+    return binary("add", x1, x2, np.add, lambda g, a, b, y, n: (g if n[0] else None, g if n[1] else None))
 
 
 def subtract(x1, x2):
     """x1 - x2.  d/dx1 = 1, d/dx2 = -1."""
-    return binary("subtract", x1, x2, np.subtract, lambda g, a, b, y: (g, -g))
+    return binary("subtract", x1, x2, np.subtract, lambda g, a, b, y, n: (g if n[0] else None, -g if n[1] else None))
 
 
 def multiply(x1, x2):
     """x1 * x2.  d/dx1 = x2, d/dx2 = x1."""
-    return binary("multiply", x1, x2, np.multiply, lambda g, a, b, y: (g * b, g * a))
+    def grad(g, a, b, y, needed):
+        return (g * b if needed[0] else None), (g * a if needed[1] else None)
+
+    return binary("multiply", x1, x2, np.multiply, grad)
 
 
 def divide(x1, x2):
     """x1 / x2.  d/dx1 = 1 / x2, d/dx2 = -x1 / x2**2."""
-    return binary("divide", x1, x2, np.true_divide, lambda g, a, b, y: (g / b, -g * y / b))
+    def grad(g, a, b, y, needed):
+        return (g / b if needed[0] else None), (-g * y / b if needed[1] else None)
+
+    return binary("divide", x1, x2, np.true_divide, grad)
 
 
 true_divide = divide
@@ -45,11 +51,9 @@ true_divide = divide
 
 def power(x1, x2):
     """x1 ** x2.  d/dx1 = x2 x1**(x2-1), d/dx2 = x1**x2 log(x1) (0 where x1 <= 0)."""
-    exponent_varies = isinstance(x2, Tensor)
-
-    def grad(g, a, b, y):
-        ga = g * (b * np.power(a, b - 1))
-        if not exponent_varies:
+    def grad(g, a, b, y, needed):
+        ga = g * (b * np.power(a, b - 1)) if needed[0] else None
+        if not needed[1]:
             return ga, None
         # d/db a**b = a**b log a exists for a > 0; taken as 0 elsewhere (there a**b is not
         # differentiable in b, or only with complex values).
@@ -145,7 +149,7 @@ def erf(x):
 def maximum(x1, x2):
     """max(x1, x2) elementwise.  The gradient goes to the larger input, split evenly on ties."""
 
-    def grad(g, a, b, y):
+    def grad(g, a, b, y, needed):
         ga = g * ((a > b) + 0.5 * (a == b))
         return ga, g - ga
 
@@ -155,7 +159,7 @@ def maximum(x1, x2):
 def minimum(x1, x2):
     """min(x1, x2) elementwise.  The gradient goes to the smaller input, split evenly on ties."""
 
-    def grad(g, a, b, y):
+    def grad(g, a, b, y, needed):
         ga = g * ((a < b) + 0.5 * (a == b))
         return ga, g - ga
 
@@ -282,7 +286,7 @@ def matmul(x1, x2):
         raise _matmul_shape_error(a, b) from None
     if _active:
 
-        def backward(g):
+        def backward(g, needed):
             a2 = a[None, :] if a.ndim == 1 else a
             b2 = b[:, None] if b.ndim == 1 else b
             g2 = g  # restore the axes NumPy dropped for 1-D operands: (..., m, n)
@@ -290,15 +294,16 @@ def matmul(x1, x2):
                 g2 = np.expand_dims(g2, -1)
             if a.ndim == 1:
                 g2 = np.expand_dims(g2, -2)
-            ga = np.matmul(g2, np.swapaxes(b2, -1, -2))
-            gb = np.matmul(np.swapaxes(a2, -1, -2), g2)
-            if a.ndim == 1:
-                ga = ga[..., 0, :]
-            if b.ndim == 1:
-                gb = gb[..., 0]
-            return unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)
+            ga = gb = None
+            if needed[0]:  # a model's first layer: no gradient for the data
+                ga = np.matmul(g2, np.swapaxes(b2, -1, -2))
+                ga = unbroadcast(ga[..., 0, :] if a.ndim == 1 else ga, a.shape)
+            if needed[1]:
+                gb = np.matmul(np.swapaxes(a2, -1, -2), g2)
+                gb = unbroadcast(gb[..., 0] if b.ndim == 1 else gb, b.shape)
+            return ga, gb
 
-        link(y, (x1, x2), backward, "matmul")
+        link(y, (x1, x2), backward, "matmul", pass_needed=True)
     return y
 
 
@@ -388,14 +393,6 @@ def einsum(subscripts, *operands):
                 grads.append(np.broadcast_to(r, shape).copy() if r.shape != shape else r)
             return grads
 
-        _link_needed(y, tuple(operands), backward, "einsum")
-    return y
-
-
-def _link_needed(y, inputs, backward, name):
-    """Link a single-output op whose backward wants the ``needed`` mask."""
-    from .tape import link_many
-
-    link_many((y,), inputs, lambda gs, needed: backward(gs[0], needed), name, pass_needed=True)
+        link(y, tuple(operands), backward, "einsum", pass_needed=True)
     return y
 

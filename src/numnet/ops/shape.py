@@ -169,7 +169,9 @@ def take_along_axis(x, indices, axis=None):
     try:
         y = wrap(np.take_along_axis(source, idx, axis=ax))
     except (ValueError, IndexError) as e:
-        raise ValueError(f"take_along_axis: indices of shape {idx.shape} do not fit x of shape {a.shape}: {e}") from None
+        raise ValueError(
+            f"take_along_axis: indices of shape {idx.shape} do not fit x of shape {a.shape}: {e}"
+        ) from None
     if _active:
 
         def backward(g):

@@ -55,14 +55,15 @@ class Node:
         self.pass_needed = pass_needed
 
 
-def link(out: Tensor, inputs: tuple, backward, name: str) -> Tensor:
+def link(out: Tensor, inputs: tuple, backward, name: str, pass_needed: bool = False) -> Tensor:
     """Record the single-output op ``out = name(*inputs)`` on every active tape that
-    watches one of ``inputs``; return ``out``. The ops call this only when ``_active``."""
+    watches one of ``inputs``; return ``out``. The ops call this only when ``_active``.
+    With ``pass_needed``, ``backward(g, needed)`` learns which inputs need a gradient."""
     node = None
     for tape in _active:
         if tape._watches_any(inputs):
             if node is None:
-                node = Node(backward, inputs, (out,), name, True)
+                node = Node(backward, inputs, (out,), name, True, pass_needed)
             tape._nodes.append(node)
             tape._ids[id(out)] = out
     return out
