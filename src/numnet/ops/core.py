@@ -2,7 +2,7 @@
 
 An op reads its operands with ``operand`` (a Tensor's array, a Python scalar kept as a
 scalar so NumPy's weak scalar typing keeps ``float32 * 2.0`` in float32, or a validated
-array), computes with NumPy, wraps the result with ``Tensor._wrap`` and, only when a tape
+array), computes with NumPy, wraps the result with ``wrap`` and, only when a tape
 is active, links a backward closure to it.
 """
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from .core import _active, binary, constant, elementwise, operand, unary, unbroadcast
 from .tape import link
-from .tensor import Tensor, wrap
+from .tensor import wrap
 
 # --- arithmetic ------------------------------------------------------------------------
 
