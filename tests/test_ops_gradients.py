@@ -482,3 +482,18 @@ def test_float32_stays_float32_forward_and_backward(name):
             np.testing.assert_allclose(y32, y.numpy(), rtol=1e-5, atol=1e-5)
             for a, b in zip(g32, grads):
                 np.testing.assert_allclose(a, b.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_crossentropies(from_logits):
+    rng = np.random.default_rng(6)
+    logits = rng.standard_normal((4, 3))
+    probs = rng.uniform(0.05, 0.95, (4, 3))
+    output = logits if from_logits else probs
+    soft = rng.dirichlet(np.ones(3), size=4)
+    labels = np.array([0, 2, 1, 2])
+    check(lambda o, t: ops.binary_crossentropy(t, o, from_logits=from_logits), output, soft)
+    check(lambda o, t: ops.categorical_crossentropy(t, o, from_logits=from_logits), output, soft)
+    check(lambda o: ops.sparse_categorical_crossentropy(labels, o, from_logits=from_logits), output)
+    check(lambda o: ops.sparse_categorical_crossentropy(labels[:, None], o, from_logits=from_logits, axis=0),
+          output[:, :3].T.copy())

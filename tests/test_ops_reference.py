@@ -67,7 +67,21 @@ def assorted(x, y, idx):
     )
 
 
+def crossentropy(logits, soft, probs, bin_logits, bin_target, bin_probs, seq_logits, w, w3, labels, seq_labels):
+    return (
+        ops.sum(ops.binary_crossentropy(bin_target, bin_logits, from_logits=True) * w3)
+        + ops.sum(ops.binary_crossentropy(bin_target, bin_probs) * w3)
+        + ops.sum(ops.categorical_crossentropy(soft, logits, from_logits=True) * w)
+        + ops.sum(ops.categorical_crossentropy(soft, probs) * w)
+        + ops.sum(ops.sparse_categorical_crossentropy(labels, logits, from_logits=True) * w)
+        + ops.sum(ops.sparse_categorical_crossentropy(labels, probs) * w)
+        + ops.sum(ops.sparse_categorical_crossentropy(seq_labels, seq_logits, from_logits=True, axis=1))
+    )
+
+
 CASES = {
+    "crossentropy": (crossentropy, ["logits", "soft", "probs", "bin_logits", "bin_target", "bin_probs", "seq_logits",
+                                    "w", "w3", "labels", "seq_labels"]),
     "mlp": (mlp, ["x", "w1", "b1", "w2", "b2", "labels"]),
     "softmax_family": (softmax_family, ["x", "p", "q", "r"]),
     "layernorm": (layernorm, ["x", "gamma", "beta", "w"]),

@@ -482,3 +482,30 @@ def test_clip_with_one_bound_and_max_with_initial():
     np.testing.assert_array_equal(tape.gradient(top, x).numpy(), [0.0, 0.0, 0.0])
     with pytest.raises(ValueError, match="clip: give x_min, x_max or both; got neither"):
         ops.clip(x, None, None)
+
+
+def test_crossentropy_values_and_errors():
+    probs = np.array([[0.2, 0.8], [1.0, 0.0]])
+    labels = np.array([1, 0])
+    np.testing.assert_allclose(ops.sparse_categorical_crossentropy(labels, probs).numpy(),
+                               [-np.log(0.8), -np.log(1 - 1e-7)], rtol=1e-12)
+    np.testing.assert_allclose(ops.sparse_categorical_crossentropy(labels[:, None], probs).numpy(),
+                               [-np.log(0.8), -np.log(1 - 1e-7)], rtol=1e-12)  # trailing axis of 1 squeezed
+    np.testing.assert_allclose(ops.sparse_categorical_crossentropy(np.array([5, 0]), probs).numpy()[0], 0.0)
+    np.testing.assert_allclose(ops.categorical_crossentropy(np.array([[0.0, 1.0]]), np.array([[1.0, 3.0]])).numpy(),
+                               [-np.log(0.75)], rtol=1e-12)  # normalised first
+    np.testing.assert_allclose(ops.binary_crossentropy(np.array([1.0, 0.0]), np.array([0.0, 0.0])).numpy(),
+                               [-np.log(1e-7), -np.log(1 - 1e-7)], rtol=1e-9)  # clipped
+    big = np.array([800.0, -800.0])
+    np.testing.assert_allclose(ops.binary_crossentropy(np.array([0.0, 0.0]), big, from_logits=True).numpy(),
+                               [800.0, 0.0])  # no overflow
+    assert ops.binary_crossentropy(np.array([1.0]), np.array([0.5], np.float32)).dtype == np.float32
+    with pytest.raises(ValueError, match=r"binary_crossentropy: target and output must have the same shape, "
+                                         r"got \(2,\) and \(3,\)"):
+        ops.binary_crossentropy(np.ones(2), np.ones(3))
+    with pytest.raises(ValueError, match=r"categorical_crossentropy: target and output must have the same shape"):
+        ops.categorical_crossentropy(np.ones((2, 3)), np.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"without the class axis \(\(2,\)\), got \(3,\)"):
+        ops.sparse_categorical_crossentropy(np.array([0, 1, 1]), probs)
+    with pytest.raises(TypeError, match="target must hold integer class indices, got dtype float64"):
+        ops.sparse_categorical_crossentropy(np.array([0.0, 1.0]), probs)

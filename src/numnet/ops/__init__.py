@@ -23,6 +23,7 @@ from .nn import (
     elu, gelu, leaky_relu, log_sigmoid, log_softmax, one_hot, relu, sigmoid, silu, softmax,
     softplus, swish,
 )
+from .crossentropy import binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy
 from .shape import (
     broadcast_to, concatenate, expand_dims, getitem, reshape, shape, split, squeeze, stack, take,
     take_along_axis, transpose, tril, triu,
