@@ -30,3 +30,5 @@ from . import callbacks, metrics, schedules
 from . import graph, models, training
 from .models import Model, Sequential
 from .saving import load_model, register_layer
+from . import ops
+from .ops import GradientTape
