@@ -203,12 +203,12 @@ def gelu_approximate_derivative(x, output_error):
 # --- hard sigmoid / mish / log_softmax --------------------------------------------------
 def hard_sigmoid(x):
     """f(x) = relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1), Keras 3's (and PyTorch's) form."""
-    return np.clip(x / 6 + 0.5, 0, 1).astype(np.asarray(x).dtype, copy=False)
+    return (np.clip(x + 3, 0, 6) / 6).astype(np.asarray(x).dtype, copy=False)
 
 
 def hard_sigmoid_derivative(x, output_error):
     """f'(x) = 1/6 on (-3, 3), 0 outside."""
-    return output_error * ((x > -3) & (x < 3)) * (1 / 6)
+    return output_error * ((x > -3) & (x < 3)) / 6
 
 
 def mish(x):
