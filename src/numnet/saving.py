@@ -286,6 +286,22 @@ def _metric_record(metric) -> dict:
     return {"class_name": cls.__name__, "config": _check_jsonable(config, f"metric {metric.name!r}")}
 
 
+def _loss_record(loss) -> dict:
+    from . import losses
+
+    return {"class_name": losses.serialize(loss)["class_name"],
+            "config": _check_jsonable(loss.get_config(), f"the loss {loss.name!r}")}
+
+
+def _built(what: str, make):
+    """``make()``, a constructor given values from the file: its ValueError / TypeError (a
+    value it refuses) becomes a ModelFileError naming ``what``."""
+    try:
+        return make()
+    except (ValueError, TypeError) as exc:
+        raise ModelFileError(f"{what}: {exc}") from None
+
+
 def _optimizer_record(optimizer, model, arrays) -> dict:
     from . import optimizers, schedules
 
@@ -343,7 +359,7 @@ def save_model(model, path) -> None:
     }
     if getattr(model, "compiled", False) and getattr(model, "loss", None) is not None:
         meta["compile"] = {
-            "loss": {"name": model.loss.name, "from_logits": bool(model.loss.from_logits)},
+            "loss": _loss_record(model.loss),
             "metrics": [_metric_record(m) for m in model.metrics],
             "optimizer": _optimizer_record(model.optimizer, model, arrays),
         }
@@ -624,14 +640,19 @@ def _restore_compile(archive: _Archive, model) -> None:
     if settings is None:
         return
     loss_meta = _field(settings, "loss", dict, f"{where}: compile")
-    loss = losses.Loss(_field(loss_meta, "name", str, f"{where}: loss"),
-                       from_logits=_field(loss_meta, "from_logits", bool, f"{where}: loss"))
+    if "class_name" in loss_meta:  # numnet >= 0.2: {"class_name", "config"}
+        loss = _built(f"{where}: loss", lambda: losses.deserialize(loss_meta))
+    else:  # the first format: {"name", "from_logits"}
+        loss = _built(f"{where}: loss", lambda: losses.Loss(
+            _field(loss_meta, "name", str, f"{where}: loss"),
+            from_logits=_field(loss_meta, "from_logits", bool, f"{where}: loss")))
     metric_classes = {c.__name__: c for c in metrics_module._REGISTRY.values()}
     metrics = []
     for record in _field(settings, "metrics", list, f"{where}: compile"):
         class_name = _field(record, "class_name", str, f"{where}: metric")
         _require(class_name in metric_classes, f"{where}: unknown metric class {class_name!r:.80}.")
-        metrics.append(metric_classes[class_name](**_field(record, "config", dict, f"{where}: metric")))
+        config = _field(record, "config", dict, f"{where}: metric")
+        metrics.append(_built(f"{where}: metric {class_name}", lambda: metric_classes[class_name](**config)))
 
     opt_meta = _field(settings, "optimizer", dict, f"{where}: compile")
     opt_classes = {c.__name__: c for c in optimizers._REGISTRY.values()}
@@ -639,8 +660,9 @@ def _restore_compile(archive: _Archive, model) -> None:
     _require(opt_name in opt_classes, f"{where}: unknown optimizer {opt_name!r:.80}.")
     config = dict(_field(opt_meta, "config", dict, f"{where}: optimizer"))
     if isinstance(config.get("learning_rate"), dict):
-        config["learning_rate"] = schedules.deserialize(config["learning_rate"])
-    optimizer = opt_classes[opt_name](**config)
+        config["learning_rate"] = _built(f"{where}: learning-rate schedule",
+                                         lambda: schedules.deserialize(config["learning_rate"]))
+    optimizer = _built(f"{where}: optimizer {opt_name}", lambda: opt_classes[opt_name](**config))
     iterations = _field(opt_meta, "iterations", int, f"{where}: optimizer")
     _require(0 <= iterations < 2**62, f"{where}: invalid optimizer iteration count {iterations}.")
     optimizer.iterations = iterations
@@ -664,6 +686,7 @@ def _restore_compile(archive: _Archive, model) -> None:
             _require((shape, dtype) == want, f"{where}: {what} has shape {shape} and dtype {dtype}; expected "
                                              f"shape {want[0]} and dtype {want[1]}.")
             slots[slot] = archive.array(array_name, what)
+        _built(f"{where}", lambda: optimizer.check_slots(slots, f"optimizer state {layer_name!r:.80}/{param_name!r:.40}"))
         optimizer.state[(layer_name, param_name)] = slots
 
 
