@@ -20,6 +20,8 @@ from typing import Iterable
 
 import numpy as np
 
+from . import schedules  # noqa: F401  (Keras's keras.optimizers.schedules)
+
 Key = tuple
 
 # Hyper-parameters above this are refused: no useful learning rate, weight decay or epsilon
