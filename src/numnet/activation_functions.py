@@ -7,7 +7,12 @@ Every activation is a pair ``(function, derivative)``:
 * ``derivative(x, output_error)`` is the vector-Jacobian product: given ``x`` and
   ``g = dL/dy`` for ``y = function(x)``, it returns ``dL/dx`` with the shape of ``x``.
 
-``get_function(name)`` looks a pair up by name, as the seed's ``Activation`` layer does.
+Keras 3's arguments are keyword arguments of both (``relu(x, negative_slope, max_value,
+threshold)``, ``leaky_relu(x, negative_slope=0.2)``, ``elu(x, alpha)``, ``gelu(x,
+approximate=False)``, ``softmax(x, axis)``, ``log_softmax(x, axis)``); a name uses the defaults.
+
+``get_function(name)`` looks a pair up by name, as the seed's ``Activation`` layer does; the
+name may also be one of the functions themselves (``numnet.activations.gelu``).
 Layers that cache their output also use ``get_output_derivative(name)``: the same
 product computed from ``y`` instead of ``x`` where that is cheaper (sigmoid, tanh,
 relu, softmax), so the forward pass is never recomputed during backward.
