@@ -29,10 +29,17 @@ Key = tuple
 MAX_HYPER_PARAMETER = 1e6
 
 
+def _as_float(value) -> float:
+    """A number as a float; an integer too large for one (10**400) as inf."""
+    if isinstance(value, (int, np.integer)):
+        return float(value) if abs(int(value)) < 10**300 else math.inf
+    return float(value)
+
+
 def _check_non_negative(name: str, value, high: float = MAX_HYPER_PARAMETER) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise ValueError(f"{name} must be a non-negative number, got {value!r:.60}.")
-    as_float = float(value) if abs(value) < 1e300 or isinstance(value, float) else math.inf
+    as_float = _as_float(value)
     if not 0 <= as_float <= high:  # NaN fails too
         raise ValueError(f"{name} must be a finite number in [0, {high:g}], got {value!r:.60}.")
     return as_float

@@ -17,10 +17,17 @@ import math
 MAX_RATE = 1e6  # the largest learning rate an optimizer accepts (numnet.optimizers)
 
 
+def _as_float(value) -> float:
+    """A number as a float; an integer too large for one (10**400) as inf."""
+    if isinstance(value, int):
+        return float(value) if abs(int(value)) < 10**300 else math.inf
+    return float(value)
+
+
 def _number(name, value, owner, low=0.0, high=math.inf, low_open=True) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{owner} {name} must be a number, got {value!r:.60}.")
-    as_float = float(value) if abs(value) < 1e300 or isinstance(value, float) else math.inf
+    as_float = _as_float(value)
     if not (math.isfinite(as_float) and (as_float > low if low_open else as_float >= low) and as_float <= high):
         bound = f"({low:g}, {high:g}]" if low_open else f"[{low:g}, {high:g}]"
         raise ValueError(f"{owner} {name} must be a finite number in {bound}, got {value!r:.60}.")
