@@ -223,10 +223,10 @@ def _sparse_categorical_ce(labels, p, from_logits=False):
 
         return -_pick(log_q, labels), grad
     total = p.sum(axis=-1, keepdims=True)
-    q = p / total
-    picked = _pick(q, labels)
+    picked = _pick(p, labels) / total[..., 0]  # q[label] without dividing every column
     pc, inside = _clip_inside(picked)
-    return -np.log(pc), lambda: _normalise_vjp(_scatter(p, labels, np.where(inside, -1.0 / pc, 0.0)), q, total)
+    return -np.log(pc), lambda: _normalise_vjp(_scatter(p, labels, np.where(inside, -1.0 / pc, 0.0)), p / total,
+                                               total)
 
 
 def _binary_focal_ce(y, p, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,

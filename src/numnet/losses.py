@@ -147,8 +147,11 @@ class Loss:
         self.is_sparse = spec.sparse
         self._spec = spec
         self._kwargs = dict(self.params, **({"from_logits": True} if from_logits else {}))
+        self._kernel_kwargs = dict(self._kwargs)
         if spec.has_axis:
             self._kwargs["axis"] = axis
+        # the last axis, no ignored class: the kernel can be called as it is
+        self._plain = axis == -1 and self.params.get("ignore_class") is None
 
     # --- checks ----------------------------------------------------------------------------
     def _expected_true_shape(self, pred_shape):
@@ -225,18 +228,38 @@ class Loss:
             grad = grad * np.expand_dims(np.broadcast_to(w, values.shape), axis)
         return grad * np.asarray(scale, dtype=grad.dtype)
 
-    # --- the training loop's interface -----------------------------------------------------
+    # --- the training loop's interface (called every batch: a direct path) -----------------
+    def _direct(self, y_true, y_pred):
+        """``(values, grad thunk)`` from the kernel itself, or None where ``unreduced``'s
+        axis moving / masking is needed."""
+        if not self._plain:
+            return None
+        if self.is_sparse:
+            return self._spec.kernel(loss_functions._sparse_labels(y_true, y_pred), y_pred,
+                                     from_logits=self.from_logits)
+        return self._spec.kernel(y_true, y_pred, **self._kernel_kwargs)
+
     def per_sample(self, y_true, y_pred) -> np.ndarray:
         """``(n_samples,)`` losses ``r`` with ``mean(w * r)`` the reduced loss."""
-        values, _ = loss_functions.unreduced(self.name, y_true, y_pred, need_grad=False, **self._kwargs)
+        direct = self._direct(y_true, y_pred)
+        if direct is None:
+            values, _ = loss_functions.unreduced(self.name, y_true, y_pred, need_grad=False, **self._kwargs)
+        else:
+            values = direct[0]
         n = values.shape[0]
-        sums = values.reshape(n, -1).sum(axis=1)
-        return sums * (n * self._scale(y_true, values))
+        if self.reduction != "sum" and direct is not None:  # size(v) = n * positions per sample
+            return values if values.ndim == 1 else values.reshape(n, -1).mean(axis=1)
+        return values.reshape(n, -1).sum(axis=1) * (n * self._scale(y_true, values))
 
     def derivative(self, y_true, y_pred) -> np.ndarray:
         """The gradient of the (unweighted) reduced loss with respect to ``y_pred``."""
-        values, grad = loss_functions.unreduced(self.name, y_true, y_pred, **self._kwargs)
-        return grad * np.asarray(self._scale(y_true, values), dtype=grad.dtype)
+        direct = self._direct(y_true, y_pred)
+        if direct is None:
+            values, grad = loss_functions.unreduced(self.name, y_true, y_pred, **self._kwargs)
+        else:
+            values, grad = direct[0], direct[1]()
+        scale = self._scale(y_true, values) if direct is None or self.reduction == "sum" else 1.0 / values.size
+        return (grad * scale).astype(y_pred.dtype, copy=False)
 
     def fused_gradient(self, activation):
         """``gradient(y_true, p)`` with respect to the logits of an output ``activation``
