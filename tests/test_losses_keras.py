@@ -262,3 +262,22 @@ def test_keras_names_and_defaults():
     assert losses.CategoricalCrossentropy().display_name == "categorical_crossentropy"
     assert losses.SparseCategoricalCrossentropy().name == "sparse_categorical_cross_entropy"
     assert losses.get("huber_loss").name == "huber" and losses.get("kld").name == "kl_divergence"
+
+
+def test_compile_fuses_with_the_losses_own_arguments():
+    from numnet import Dense, Input, Sequential
+
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(6, 3)), np.eye(4)[rng.integers(0, 4, 6)]
+    for loss in (losses.CategoricalCrossentropy(label_smoothing=0.2), losses.CategoricalCrossentropy(reduction="sum")):
+        model = Sequential([Input((3,)), Dense(4, activation="softmax", seed=1)], dtype="float64")
+        model.compile(loss=loss, optimizer="sgd")
+        p = model.predict(x)
+        z = np.log(p)  # softmax(log p) = p: logits that give these outputs
+        np.testing.assert_allclose(model._fused(y, p), af.softmax_derivative(z, loss.derivative(y, p)),
+                                   rtol=1e-9, atol=1e-12)
+    sparse = losses.SparseCategoricalCrossentropy(ignore_class=0)
+    model = Sequential([Input((3,)), Dense(4, activation="softmax", seed=1)], dtype="float64")
+    model.compile(loss=sparse, optimizer="sgd")
+    assert model._fused is None  # no fused form: the chain rule through softmax is used
+    assert sparse.name == "sparse_categorical_cross_entropy" and type(sparse.get_config()["name"]) is str

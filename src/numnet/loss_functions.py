@@ -457,8 +457,12 @@ def get_loss(name: str, from_logits: bool = False) -> tuple[Callable, Callable]:
 def fused_gradient(name: str, activation: str | None) -> Callable | None:
     """The gradient with respect to the logits for ``activation`` followed by the loss
     ``name`` (default parameters, mean reduction), computed from the activation's output,
-    or None when they do not fuse. ``numnet.losses.Loss.fused_gradient`` accounts for
-    parameters and reductions."""
+    or None when they do not fuse. A ``Loss``'s ``name`` carries the loss itself
+    (``numnet.losses.LossKey``): then its ``fused_gradient``, which accounts for its
+    arguments and reduction, answers."""
+    owner = getattr(name, "loss", None)
+    if owner is not None:
+        return owner.fused_gradient(activation)
     fused = spec(name).fused
     if fused is not None and fused[0] == activation:
         return fused[1]

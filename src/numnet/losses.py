@@ -112,6 +112,18 @@ def _check_params(owner, key, params) -> dict:
     return out
 
 
+class LossKey(str):
+    """A loss's registry key (``"categorical_cross_entropy"``) that also carries the loss.
+
+    It equals and hashes as the plain string; ``loss_functions.fused_gradient(loss.name,
+    activation)``, the call ``Model.compile`` makes, reads ``.loss`` so that the fused
+    gradient accounts for label smoothing, the reduction, ``ignore_class`` and ``axis``
+    instead of assuming the defaults.
+    """
+
+    loss: "Loss"
+
+
 class Loss:
     """A loss with ``forward`` / ``__call__`` (the reduced value) and ``backward`` (its
     gradient with respect to ``y_pred``).
@@ -137,7 +149,8 @@ class Loss:
         if unknown:
             raise TypeError(f"Loss {key!r} takes no argument {sorted(unknown)[0]!r}; it takes: "
                             f"{', '.join(sorted(set(spec.params) - {'from_logits'})) or 'none'}.")
-        self.name = key
+        self.name = LossKey(key)
+        self.name.loss = self
         self.display_name = key if display_name is None else str(display_name)
         self.from_logits = from_logits
         self.reduction = _reduction(owner, reduction)
@@ -287,7 +300,7 @@ class Loss:
 
     # --- config ------------------------------------------------------------------------------
     def get_config(self) -> dict:
-        config = {"name": self.name, "from_logits": self.from_logits}
+        config = {"name": str(self.name), "from_logits": self.from_logits}
         if self.reduction != "sum_over_batch_size":
             config["reduction"] = self.reduction
         if self.axis != -1:
