@@ -281,3 +281,8 @@ def test_compile_fuses_with_the_losses_own_arguments():
     model.compile(loss=sparse, optimizer="sgd")
     assert model._fused is None  # no fused form: the chain rule through softmax is used
     assert sparse.name == "sparse_categorical_cross_entropy" and type(sparse.get_config()["name"]) is str
+
+
+def test_scalar_predictions_are_a_value_error():
+    with pytest.raises(ValueError, match="y_pred must have at least one axis, got a scalar"):
+        losses.MeanSquaredError()(1.0, 2.0)

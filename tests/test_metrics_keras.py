@@ -182,3 +182,30 @@ def test_configs_rebuild_the_same_metric():
                    metrics.F1Score(threshold=0.4, sparse=True), metrics.R2Score(num_regressors=2)):
         again = type(metric)(**metric.get_config())
         assert again.get_config() == metric.get_config()
+
+
+def test_state_errors_leave_the_state_as_it_was():
+    y, p = np.eye(3)[[0, 1, 2]], np.full((3, 3), 1 / 3)
+    auc = metrics.AUC(multi_label=True)
+    auc.update_state(y, p)
+    before = auc.tp.copy()
+    with pytest.raises(ValueError, match="saw 3 labels before, now 2"):
+        auc.update_state(y[:, :2], p[:, :2])
+    np.testing.assert_array_equal(auc.tp, before)
+    f1 = metrics.F1Score()
+    f1.update_state(y, p)
+    with pytest.raises(ValueError, match="saw 3 classes before, now 2"):
+        f1.update_state(y[:, :2], p[:, :2])
+    np.testing.assert_array_equal(f1.tp, [1, 1, 1])
+    recall = metrics.Recall(sparse=True)
+    with pytest.raises(ValueError, match=r"Class labels must lie in \[0, 3\), got 0 to 5"):
+        recall.update_state(np.array([0, 5, 1]), p)
+    with pytest.raises(ValueError, match="class_id 4 is out of range for 3 classes"):
+        metrics.Precision(class_id=4).update_state(y, p)
+    assert recall.tp.sum() == 0
+    with pytest.raises(ValueError, match="label_weights has 2 values for 3 labels"):
+        metrics.AUC(multi_label=True, label_weights=[1.0, 1.0])(y, p)
+    r2 = metrics.R2Score(num_regressors=5)
+    r2.update_state(np.arange(4.0)[:, None], np.arange(4.0)[:, None] + 0.1)
+    with pytest.raises(ValueError, match=r"adjusted R2 needs more samples \(4\) than num_regressors \+ 1 \(6\)"):
+        r2.result()

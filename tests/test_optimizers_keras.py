@@ -180,3 +180,11 @@ def test_flat_state_keeps_a_float_scalar_slot():
     assert float(optimizer.state[KEYS[1]]["mu_product"]) == pytest.approx(product * mu2, rel=1e-15)
     np.testing.assert_allclose(buffer[:12].reshape(3, 4), REF["nadam_a"][1], rtol=1e-11)
     assert math.isfinite(product)
+
+
+def test_check_slots_refuses_non_numeric_state():
+    optimizer = optimizers.Adam()
+    state = optimizer._init_state(np.zeros(2))
+    state["m"] = np.array(["a", "b"])
+    with pytest.raises(ValueError, match="slot 'm': expected numbers, got dtype <U1"):
+        optimizer.check_slots(state)

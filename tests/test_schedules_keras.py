@@ -80,3 +80,8 @@ def test_reachable_after_import_numnet_and_under_keras_path():
             "assert numnet.activations.gelu is numnet.activation_functions.gelu; print(s(10))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0.0"
+
+
+def test_piecewise_needs_lists():
+    with pytest.raises(ValueError, match="boundaries and values must be lists"):
+        PiecewiseConstantDecay(10, [1.0, 0.5])
