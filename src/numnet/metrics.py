@@ -475,10 +475,12 @@ class AUC(Metric):
         # how many thresholds lie strictly below each prediction: it is positive at those
         below = np.searchsorted(self._thr, pred, side="left")  # (elements, labels)
         n_thr = len(self._thr)
+        n_labels = pred.shape[1]
+        index = (below * n_labels + np.arange(n_labels)).reshape(-1)  # (bin, label) flattened
         for kind, mask in (("pos", true), ("neg", ~true)):
             weights = np.where(mask, w, 0.0)
-            hist = np.zeros((n_thr + 1, pred.shape[1]))
-            np.add.at(hist, (below, np.broadcast_to(np.arange(pred.shape[1]), below.shape)), weights)
+            hist = np.bincount(index, weights=weights.reshape(-1), minlength=(n_thr + 1) * n_labels)
+            hist = hist.reshape(n_thr + 1, n_labels)
             # positive at threshold i  <=>  below > i: the sum of hist[i + 1:]
             above = np.cumsum(hist[::-1], axis=0)[::-1][1:]
             total = weights.sum(axis=0)
