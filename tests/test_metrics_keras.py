@@ -209,3 +209,12 @@ def test_state_errors_leave_the_state_as_it_was():
     r2.update_state(np.arange(4.0)[:, None], np.arange(4.0)[:, None] + 0.1)
     with pytest.raises(ValueError, match=r"adjusted R2 needs more samples \(4\) than num_regressors \+ 1 \(6\)"):
         r2.result()
+
+
+def test_class_names_are_accepted_by_get():
+    assert type(metrics.get("AUC")) is metrics.AUC and metrics.get("AUC").name == "AUC"
+    assert type(metrics.get("F1Score")).__name__ == "F1Score" and metrics.get("F1Score").average == "macro"
+    assert type(metrics.get("Accuracy")) is metrics.Accuracy  # the class itself, not the variant pick
+    assert type(metrics.get("accuracy", n_outputs=1)) is metrics.BinaryAccuracy
+    assert type(metrics.get("TopKCategoricalAccuracy", "sparse_categorical_cross_entropy")) is \
+        metrics.SparseTopKCategoricalAccuracy

@@ -669,9 +669,10 @@ def get(identifier, loss_name: str | None = None, n_outputs: int | None = None) 
         return identifier
     if not isinstance(identifier, str):
         raise ValueError(f"Unknown metric {identifier!r}; expected a Metric or one of: {', '.join(NAMES)}.")
-    key = _ALIASES.get(identifier.lower(), identifier.lower())
+    by_class = {cls.__name__: key for key, cls in _REGISTRY.items()}  # "AUC", "F1Score" ... as Keras takes
+    key = by_class.get(identifier) or _ALIASES.get(identifier.lower(), identifier.lower())
     sparse = loss_name == "sparse_categorical_cross_entropy"
-    if key == "accuracy":
+    if key == "accuracy" and identifier != "Accuracy":
         if sparse:
             return SparseCategoricalAccuracy(name=identifier)
         if loss_name == "binary_cross_entropy" or n_outputs == 1:
