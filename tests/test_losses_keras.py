@@ -286,3 +286,13 @@ def test_compile_fuses_with_the_losses_own_arguments():
 def test_scalar_predictions_are_a_value_error():
     with pytest.raises(ValueError, match="y_pred must have at least one axis, got a scalar"):
         losses.MeanSquaredError()(1.0, 2.0)
+
+
+def test_sparse_labels_out_of_range_are_a_value_error():
+    loss = losses.SparseCategoricalCrossentropy(ignore_class=-1)
+    p = np.full((3, 4), 0.25)
+    assert loss(np.array([0, -1, 3]), p) == pytest.approx(np.log(4))
+    with pytest.raises(ValueError, match=r"whole-number class labels in \[0, 4\) .* from 0 to 4"):
+        loss(np.array([0, 4, 3]), p)
+    with pytest.raises(ValueError, match="whole-number class labels"):
+        losses.SparseCategoricalCrossentropy()(np.array([0.5, 1, 2]), p)

@@ -403,7 +403,7 @@ def unreduced(name, y_true, y_pred, *, axis=-1, need_grad=True, **params):
     return values, grad
 
 
-def valid_count(name, y_true, values, ignore_class=None, y_pred=None) -> int:
+def valid_count(name, y_true, values, ignore_class=None) -> int:
     """How many values a ``sum_over_batch_size`` mean divides by: all of them, or, with
     ``ignore_class``, those whose label is not ignored (Keras masks them out of the mean)."""
     if ignore_class is None or not spec(name).sparse:

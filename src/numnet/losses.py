@@ -188,6 +188,13 @@ class Loss:
             )
         if y_pred.dtype.kind != "f":
             y_pred = y_pred.astype(np.float64)
+        if self.is_sparse and y_true.size:
+            labels = y_true[y_true != self.params["ignore_class"]] if self.params["ignore_class"] is not None \
+                else y_true
+            n_classes = y_pred.shape[self.axis]
+            if labels.size and (np.any(labels != np.floor(labels)) or labels.min() < 0 or labels.max() >= n_classes):
+                raise ValueError(f"Loss {self.name!r}: y_true must hold whole-number class labels in [0, "
+                                 f"{n_classes}) (or ignore_class), got values from {labels.min()} to {labels.max()}.")
         return y_true, y_pred
 
     def _weights(self, sample_weight, values):
