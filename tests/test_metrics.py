@@ -31,6 +31,25 @@ def ref_prf(truth, predicted, binary):
     return np.mean(p), np.mean(r), np.mean(f)
 
 
+def ref_threshold_pr(y_onehot, p, threshold=0.5):
+    """Keras's Precision / Recall: every element is a binary decision p > threshold."""
+    predicted, truth = p > threshold, y_onehot != 0
+    tp = np.sum(predicted & truth)
+    return tp / np.sum(predicted), tp / np.sum(truth)
+
+
+def ref_f1_all_classes(truth, predicted, n_classes):
+    """Keras's F1Score(average="macro"): the mean over every class, 0 for a class with no
+    true and no predicted sample."""
+    scores = []
+    for c in range(n_classes):
+        tp = np.sum((predicted == c) & (truth == c))
+        fp = np.sum((predicted == c) & (truth != c))
+        fn = np.sum((predicted != c) & (truth == c))
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
+    return np.mean(scores)
+
+
 def ref_r2(y, p):
     scores = []
     for col in range(y.shape[1]):
@@ -65,7 +84,7 @@ def _references():
     predicted = PROBS.argmax(axis=1)
     bin_pred = (P_BIN > 0.5).astype(int).ravel()
     bin_true = Y_BIN.astype(int).ravel()
-    multi = ref_prf(LABELS, predicted, binary=False)
+    multi = (*ref_threshold_pr(ONEHOT, PROBS), ref_f1_all_classes(LABELS, predicted, K))
     binary = ref_prf(bin_true, bin_pred, binary=True)
     err = P_REG - Y_REG
     return [
@@ -99,21 +118,26 @@ def test_metric_streamed_over_uneven_batches_equals_the_full_set(name, y, p, exp
     assert _streamed(metrics.get(name), y, p) == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
-def test_macro_average_leaves_out_classes_neither_present_nor_predicted():
-    # 4 output columns, but only classes 0 and 1 occur anywhere: the mean is over 2 classes.
+def test_macro_f1_averages_over_every_class_as_keras():
+    # 4 output columns, but only classes 0 and 1 occur anywhere: Keras's macro mean is over
+    # all 4 (classes 2 and 3 score 0); precision and recall count elements (micro).
     y = np.array([0, 0, 1, 1])
     p = np.eye(4)[[0, 1, 1, 1]]
-    # class 0: precision 1, recall 1/2; class 1: precision 2/3, recall 1.
-    assert metrics.get("precision", "sparse_categorical_cross_entropy")(y, p) == pytest.approx((1 + 2 / 3) / 2)
-    assert metrics.get("recall", "sparse_categorical_cross_entropy")(y, p) == pytest.approx((0.5 + 1) / 2)
-    assert metrics.get("f1", "sparse_categorical_cross_entropy")(y, p) == pytest.approx((2 / 3 + 0.8) / 2)
+    sparse = "sparse_categorical_cross_entropy"
+    # class 0: precision 1, recall 1/2, F1 2/3; class 1: precision 2/3, recall 1, F1 4/5.
+    assert metrics.get("f1", sparse)(y, p) == pytest.approx((2 / 3 + 0.8) / 4)
+    # 3 of the 4 predicted positives are right, 3 of the 4 true positives are found
+    assert metrics.get("precision", sparse)(y, p) == pytest.approx(0.75)
+    assert metrics.get("recall", sparse)(y, p) == pytest.approx(0.75)
 
 
 def test_precision_with_sparse_labels_reads_integer_classes():
-    expected = ref_prf(LABELS, PROBS.argmax(axis=1), binary=False)
-    for name, value in zip(("precision", "recall", "f1"), expected):
+    expected = ref_threshold_pr(ONEHOT, PROBS)
+    for name, value in zip(("precision", "recall"), expected):
         metric = metrics.get(name, "sparse_categorical_cross_entropy")
         assert _streamed(metric, LABELS, PROBS) == pytest.approx(value, rel=1e-12)
+    f1 = metrics.get("f1", "sparse_categorical_cross_entropy")
+    assert _streamed(f1, LABELS, PROBS) == pytest.approx(ref_f1_all_classes(LABELS, PROBS.argmax(1), K), rel=1e-12)
 
 
 def test_r2_keeps_precision_with_a_large_offset_and_handles_constant_targets():
@@ -159,17 +183,18 @@ def test_evaluate_reports_metrics_equal_to_the_formulas_on_predictions():
     model = Sequential([Input((3,)), Dense(K, activation="softmax")], dtype="float64")
     model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd", metrics=["accuracy", "precision", "f1"])
     logs = model.evaluate(x, LABELS, batch_size=10, return_dict=True)
-    predicted = model.predict(x).argmax(axis=1)
-    p, _, f = ref_prf(LABELS, predicted, binary=False)
+    probs = model.predict(x)
+    predicted = probs.argmax(axis=1)
+    p, f = ref_threshold_pr(ONEHOT, probs)[0], ref_f1_all_classes(LABELS, predicted, K)
     assert logs["accuracy"] == pytest.approx(ref_accuracy(LABELS, predicted))
     assert logs["precision"] == pytest.approx(p) and logs["f1"] == pytest.approx(f)
 
 
 def test_unknown_metric_lists_the_choices():
-    with pytest.raises(ValueError, match=r"Unknown metric 'acuracy'.*accuracy, binary_accuracy"):
+    with pytest.raises(ValueError, match=r"Unknown metric 'acuracy'.*accuracy, auc, binary_accuracy"):
         metrics.get("acuracy")
     model = Sequential([Input((3,)), Dense(2)])
-    with pytest.raises(ValueError, match="Unknown metric 'auc'"):
-        model.compile(loss="mse", optimizer="sgd", metrics=["auc"])
+    with pytest.raises(ValueError, match="Unknown metric 'roc'"):
+        model.compile(loss="mse", optimizer="sgd", metrics=["roc"])
     with pytest.raises(ValueError, match="unique"):
         model.compile(loss="mse", optimizer="sgd", metrics=["mse", "mse"])

@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from . import activation_functions, initializers, loss_functions, losses, optimizers
+from . import activation_functions, activations, initializers, loss_functions, losses, optimizers, schedules
 from . import datasets
 from .layers import (
     Activation,

@@ -15,17 +15,34 @@ hyper-parameters give the same weights as ``torch.optim``.
 from __future__ import annotations
 
 import math
+import re
 from typing import Iterable
 
 import numpy as np
 
+from . import schedules  # noqa: F401  (Keras's keras.optimizers.schedules)
+
 Key = tuple
 
+# Hyper-parameters above this are refused: no useful learning rate, weight decay or epsilon
+# is that large, and values such as 2**64 or 1e308 (finite) overflow the first update.
+MAX_HYPER_PARAMETER = 1e6
 
-def _check_non_negative(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not value >= 0:
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
+
+def _as_float(value) -> float:
+    """A number as a float; an integer too large for one (10**400) as inf."""
+    if isinstance(value, (int, np.integer)):
+        return float(value) if abs(int(value)) < 10**300 else math.inf
     return float(value)
+
+
+def _check_non_negative(name: str, value, high: float = MAX_HYPER_PARAMETER) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a non-negative number, got {value!r:.60}.")
+    as_float = _as_float(value)
+    if not 0 <= as_float <= high:  # NaN fails too
+        raise ValueError(f"{name} must be a finite number in [0, {high:g}], got {value!r:.60}.")
+    return as_float
 
 
 def _check_fraction(name: str, value) -> float:
@@ -35,17 +52,64 @@ def _check_fraction(name: str, value) -> float:
     return value
 
 
-class Optimizer:
-    """Base class. Subclasses implement ``_update(state, param, grad, lr)``."""
+def _check_clip(name: str, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not (
+            0 < float(value) < math.inf):
+        raise ValueError(f"{name} must be a positive finite number or None, got {value!r:.60}.")
+    return float(value)
 
-    def __init__(self, learning_rate=0.01, weight_decay: float = 0.0) -> None:
+
+def _names(value, what) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{what} must be a list of strings, got {value!r:.80}.")
+    for pattern in value:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"{what}: {pattern!r:.60} is not a regular expression ({exc}).") from None
+    return list(value)
+
+
+class Optimizer:
+    """Base class. Subclasses implement ``_init_state(param)`` and ``_update(state, param,
+    grad, lr)``.
+
+    Every optimizer takes Keras's gradient clipping, applied to the gradients before the
+    update (and before any L2 ``weight_decay`` term is added, as ``torch.nn.utils`` clipping
+    before ``torch.optim`` does); at most one of them may be set:
+
+    * ``clipnorm``: each parameter's gradient g becomes g * clipnorm / max(|g|, clipnorm);
+    * ``global_clipnorm``: every gradient is scaled by clipnorm / max(|G|, clipnorm), |G|
+      the norm of all of them together;
+    * ``clipvalue``: each element is clipped to [-clipvalue, clipvalue].
+
+    ``exclude_from_weight_decay`` (the Keras method, or a list of patterns given to the
+    constructor): parameters whose ``"layer_name/param_name"`` matches a pattern
+    (``re.search``) take no weight decay.
+    """
+
+    def __init__(self, learning_rate=0.01, weight_decay: float = 0.0, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, exclude_from_weight_decay=None) -> None:
         if not callable(learning_rate):
             learning_rate = _check_non_negative("learning_rate", learning_rate)
         self.learning_rate = learning_rate
         self.weight_decay = _check_non_negative("weight_decay", weight_decay)
+        self.clipnorm = _check_clip("clipnorm", clipnorm)
+        self.clipvalue = _check_clip("clipvalue", clipvalue)
+        self.global_clipnorm = _check_clip("global_clipnorm", global_clipnorm)
+        if sum(v is not None for v in (self.clipnorm, self.clipvalue, self.global_clipnorm)) > 1:
+            raise ValueError("Only one of clipnorm, clipvalue and global_clipnorm can be set; got "
+                             f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}.")
+        self._exclude = _names(exclude_from_weight_decay, "exclude_from_weight_decay")
         self.iterations = 0
         self.state: dict[Key, dict[str, np.ndarray]] = {}
         self._flat = None  # (layout, state dict, flat slots) of the last step_flat
+        self._flat_decay = None  # (layout, patterns, per-element decay) for step_flat
+        self._decay = self.weight_decay  # the decay of the parameter(s) being updated
 
     @property
     def current_learning_rate(self) -> float:
@@ -53,15 +117,94 @@ class Optimizer:
         lr = self.learning_rate
         return float(lr(self.iterations)) if callable(lr) else lr
 
+    # --- weight decay exclusions ---------------------------------------------------------------
+    def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
+        """Keras's method: no weight decay for the parameters named in ``var_names``
+        (patterns searched in ``"layer_name/param_name"``) or keyed in ``var_list``
+        (``(layer_name, param_name)`` pairs)."""
+        patterns = _names(var_names, "var_names")
+        for key in var_list or []:
+            if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key)):
+                raise TypeError(f"var_list holds (layer_name, param_name) pairs, got {key!r:.80}.")
+            patterns.append(f"^{re.escape(key[0])}/{re.escape(key[1])}$")
+        self._exclude = self._exclude + patterns
+        self._flat_decay = None
+
+    def _decay_of(self, key) -> float:
+        if not self.weight_decay or not self._exclude:
+            return self.weight_decay
+        name = "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
+        return 0.0 if any(re.search(p, name) for p in self._exclude) else self.weight_decay
+
+    def _flat_decay_of(self, layout, size, dtype):
+        """The weight decay for a flat buffer: a number, or one value per element when some
+        parameters are excluded."""
+        if not self.weight_decay or not self._exclude:
+            return self.weight_decay
+        cached = self._flat_decay
+        if cached is not None and cached[0] is layout and cached[1] == len(self._exclude):
+            return cached[2]
+        decay = np.zeros(size, dtype=dtype)
+        for key, start, stop, _ in layout:
+            decay[start:stop] = self._decay_of(key)
+        self._flat_decay = (layout, len(self._exclude), decay)
+        return decay
+
+    # --- gradient clipping ---------------------------------------------------------------------
+    @property
+    def clips(self) -> bool:
+        return self.clipnorm is not None or self.clipvalue is not None or self.global_clipnorm is not None
+
+    @staticmethod
+    def _norm(g) -> float:
+        g = g.reshape(-1)
+        return math.sqrt(float(np.dot(g, g)))
+
+    def _clipped(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        """The gradients after clipping (new arrays; the caller's are left as they are)."""
+        if self.clipvalue is not None:
+            return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        if self.clipnorm is not None:
+            out = []
+            for g in grads:
+                norm = self._norm(g)
+                out.append(g * np.asarray(self.clipnorm / norm, g.dtype) if norm > self.clipnorm else g.copy())
+            return out
+        norm = math.sqrt(sum(self._norm(g) ** 2 for g in grads))
+        if norm > self.global_clipnorm:
+            return [g * np.asarray(self.global_clipnorm / norm, g.dtype) for g in grads]
+        return [g.copy() for g in grads]
+
+    def _clipped_flat(self, layout, grads: np.ndarray) -> np.ndarray:
+        if self.clipvalue is not None:
+            return np.clip(grads, -self.clipvalue, self.clipvalue)
+        out = grads.copy()
+        if self.clipnorm is not None:
+            for _, start, stop, _ in layout:
+                norm = self._norm(out[start:stop])
+                if norm > self.clipnorm:
+                    out[start:stop] *= self.clipnorm / norm
+            return out
+        norm = math.sqrt(sum(self._norm(out[a:b]) ** 2 for _, a, b, _ in layout))
+        if norm > self.global_clipnorm:
+            out *= self.global_clipnorm / norm
+        return out
+
+    # --- stepping ------------------------------------------------------------------------------
     def step(self, items: Iterable[tuple[Key, np.ndarray, np.ndarray]]) -> None:
         """Update every ``param`` in place from its ``grad``; one call is one step."""
+        items = list(items)
+        if self.clips:
+            items = [(k, p, g) for (k, p, _), g in zip(items, self._clipped([g for _, _, g in items]))]
         lr = self.current_learning_rate
         self.iterations += 1
         for key, param, grad in items:
             state = self.state.get(key)
             if state is None:
                 state = self.state[key] = self._init_state(param)
+            self._decay = self._decay_of(key)
             self._update(state, param, grad, lr)
+        self._decay = self.weight_decay
 
     def step_flat(self, layout, params: np.ndarray, grads: np.ndarray) -> None:
         """One step over many parameters stored in one flat buffer.
@@ -78,9 +221,15 @@ class Optimizer:
         if flat_state is None:
             self.step((key, params[a:b].reshape(shape), grads[a:b].reshape(shape)) for key, a, b, shape in layout)
             return
+        if self.clips:
+            grads = self._clipped_flat(layout, grads)
         lr = self.current_learning_rate
         self.iterations += 1
-        self._update(flat_state, params, grads, lr)
+        self._decay = self._flat_decay_of(layout, params.size, params.dtype)
+        try:
+            self._update(flat_state, params, grads, lr)
+        finally:
+            self._decay = self.weight_decay
 
     def _flat_state(self, layout, params):
         cached = self._flat
@@ -89,11 +238,12 @@ class Optimizer:
         flat = self._init_state(params)
         scalars = {slot for slot, value in flat.items() if value.ndim == 0}
         for slot in scalars:
-            values = {int(self.state[key][slot]) for key, *_ in layout if slot in self.state.get(key, {})}
+            values = {self.state[key][slot].item() for key, *_ in layout if slot in self.state.get(key, {})}
             missing = any(slot not in self.state.get(key, {}) for key, *_ in layout)
-            if len(values) > 1 or (missing and values - {0}):
+            if len(values) > 1 or (missing and values - {flat[slot].item()}):
                 return None  # parameters at different step counts: update them one by one
-            flat[slot][...] = values.pop() if values else 0
+            if values:
+                flat[slot][...] = values.pop()
         for key, start, stop, shape in layout:
             existing = self.state.get(key, {})
             views = {}
@@ -125,12 +275,54 @@ class Optimizer:
 
     def _decayed(self, param, grad):
         """L2 penalty folded into the gradient, as PyTorch's ``weight_decay`` does."""
-        return grad + self.weight_decay * param if self.weight_decay else grad
+        decay = self._decay
+        if np.ndim(decay) == 0 and not decay:
+            return grad
+        return grad + decay * param
+
+    # --- state checks ----------------------------------------------------------------------------
+    # slot -> what it must hold, beyond being finite
+    _NON_NEGATIVE_SLOTS = ("v", "v_max", "square_avg", "sum", "u")
+
+    def check_slots(self, slots: dict, where: str = "optimizer state") -> None:
+        """Refuse state that would break a later step: ``ValueError`` naming the slot for a
+        non-finite value, a negative second moment / accumulator, a step count outside
+        [0, 2**62) or a momentum product outside (0, 1]."""
+        for slot, value in slots.items():
+            if slot.startswith("_"):
+                continue
+            value = np.asarray(value)
+            if value.dtype.kind not in "fiu":
+                raise ValueError(f"{where} slot {slot!r}: expected numbers, got dtype {value.dtype}.")
+            if value.size and not (np.isfinite(value.min()) and np.isfinite(value.max())):
+                raise ValueError(f"{where} slot {slot!r} holds NaN or infinite values.")
+            if slot == "step" and not (value.ndim == 0 and 0 <= int(value) < 2**62):
+                raise ValueError(f"{where} slot 'step' must be a whole number in [0, 2**62), got {value!r:.60}.")
+            if slot == "mu_product" and not (value.ndim == 0 and 0 < float(value) <= 1):
+                raise ValueError(f"{where} slot 'mu_product' must lie in (0, 1], got {value!r:.60}.")
+            if slot in self._NON_NEGATIVE_SLOTS and value.size and value.min() < 0:
+                raise ValueError(f"{where} slot {slot!r} holds negative values; it accumulates squares.")
+
+    def state_finite(self) -> bool:
+        """Whether every state array is finite (the cheap check after a step: a moment that
+        overflowed to inf freezes its parameters forever, so it is a divergence like a
+        non-finite weight). Scans the flat buffers when ``step_flat`` made them."""
+        if self._flat is not None and self._flat[1] is self.state:
+            arrays = [a for slot, a in self._flat[2].items() if not slot.startswith("_")]
+            flat_keys = {key for key, *_ in self._flat[0]}
+            arrays += [a for key, slots in self.state.items() if key not in flat_keys
+                       for slot, a in slots.items() if not slot.startswith("_")]
+        else:
+            arrays = [a for slots in self.state.values() for slot, a in slots.items() if not slot.startswith("_")]
+        for a in arrays:
+            if a.size and a.dtype.kind == "f" and not (np.isfinite(a.min()) and np.isfinite(a.max())):
+                return False
+        return True
 
     def get_config(self) -> dict:
         config = {k: v for k, v in vars(self).items() if k not in ("iterations", "state") and not k.startswith("_")}
-        if callable(self.learning_rate):
-            config["learning_rate"] = self.learning_rate
+        if self._exclude:
+            config["exclude_from_weight_decay"] = list(self._exclude)
         return config
 
     def __repr__(self) -> str:
@@ -145,8 +337,8 @@ class SGD(Optimizer):
     g = g + momentum * b (nesterov) or b;  p -= lr * g.
     """
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0) -> None:
-        super().__init__(learning_rate, weight_decay)
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0, **kwargs) -> None:
+        super().__init__(learning_rate, weight_decay, **kwargs)
         self.momentum = _check_fraction("momentum", momentum)
         self.nesterov = bool(nesterov)
         if self.nesterov and self.momentum == 0:
@@ -173,8 +365,9 @@ class RMSprop(Optimizer):
     buffer b = momentum b + g / (sqrt(v) + eps) and steps p -= lr b.
     """
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, weight_decay=0.0):
-        super().__init__(learning_rate, weight_decay)
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, weight_decay=0.0,
+                 **kwargs):
+        super().__init__(learning_rate, weight_decay, **kwargs)
         self.rho = _check_fraction("rho", rho)
         self.momentum = _check_fraction("momentum", momentum)
         self.epsilon = _check_non_negative("epsilon", epsilon)
@@ -231,22 +424,29 @@ class Adam(Optimizer):
     parameters per step instead of thirteen (the optimizer is most of a small network's step).
     """
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=0.0):
-        super().__init__(learning_rate, weight_decay)
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, weight_decay=0.0,
+                 **kwargs):
+        super().__init__(learning_rate, weight_decay, **kwargs)
         self.beta_1 = _check_fraction("beta_1", beta_1)
         self.beta_2 = _check_fraction("beta_2", beta_2)
         self.epsilon = _check_non_negative("epsilon", epsilon)
+        if not isinstance(amsgrad, (bool, np.bool_)):
+            raise ValueError(f"amsgrad must be True or False, got {amsgrad!r:.60}.")
+        self.amsgrad = bool(amsgrad)
 
     def _init_state(self, param):
         # "step" counts this parameter's own updates, as torch does: a parameter that joins
         # late (a layer unfrozen mid-training) starts its bias correction at t = 1.
         # Slots whose name starts with "_" are workspace, not state: saving skips them.
-        return {
+        state = {
             "m": np.zeros_like(param),
             "v": np.zeros_like(param),
             "step": np.zeros((), dtype=np.int64),
             "_scratch": np.empty_like(param),
         }
+        if self.amsgrad:
+            state["v_max"] = np.zeros_like(param)  # the largest V so far (AMSGrad)
+        return state
 
     def _l2_grad(self, param, grad):
         return self._decayed(param, grad)
@@ -263,6 +463,9 @@ class Adam(Optimizer):
         v_sum += scratch
         bias_2_sqrt = math.sqrt(1 - self.beta_2**t)
         sum_scale = bias_2_sqrt / math.sqrt(1 - self.beta_2)
+        if self.amsgrad:
+            np.maximum(state["v_max"], v_sum, out=state["v_max"])
+            v_sum = state["v_max"]
         np.sqrt(v_sum, out=scratch)
         scratch += self.epsilon * sum_scale
         np.divide(m_sum, scratch, out=scratch)
@@ -273,15 +476,15 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay: p *= 1 - lr * weight_decay, then Adam's step."""
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay)
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, **kwargs)
 
     def _l2_grad(self, param, grad):
         return grad
 
     def _update(self, state, param, grad, lr):
-        if self.weight_decay:
-            param *= 1 - lr * self.weight_decay
+        _decoupled_decay(param, lr, self._decay)
         super()._update(state, param, grad, lr)
 
 
@@ -289,8 +492,8 @@ class Adagrad(Optimizer):
     """Adagrad: s += g^2;  p -= lr g / (sqrt(s) + eps), s starting at
     ``initial_accumulator_value``."""
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, weight_decay=0.0):
-        super().__init__(learning_rate, weight_decay)
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, weight_decay=0.0, **kwargs):
+        super().__init__(learning_rate, weight_decay, **kwargs)
         self.initial_accumulator_value = _check_non_negative("initial_accumulator_value", initial_accumulator_value)
         self.epsilon = _check_non_negative("epsilon", epsilon)
 
@@ -306,7 +509,112 @@ class Adagrad(Optimizer):
         param -= lr * (grad / denom)
 
 
-_REGISTRY = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad}
+def _decoupled_decay(param, lr, decay) -> None:
+    """p *= 1 - lr * weight_decay (a number, or one value per element of a flat buffer)."""
+    if np.ndim(decay) or decay:
+        param *= 1 - lr * decay
+
+
+class Nadam(Optimizer):
+    """Nadam (Dozat), PyTorch's ``NAdam`` and Keras's ``Nadam`` (the same rule):
+
+    mu_t = b1 (1 - 0.5 * 0.96^(0.004 t));  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+    m_hat = mu_{t+1} m / (1 - prod_{i<=t+1} mu_i) + (1 - mu_t) g / (1 - prod_{i<=t} mu_i);
+    p -= lr m_hat / (sqrt(v / (1 - b2^t)) + eps).
+
+    ``weight_decay`` adds an L2 term to g, as PyTorch's ``NAdam`` does.
+    """
+
+    MOMENTUM_DECAY = 0.004
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=0.0, **kwargs):
+        super().__init__(learning_rate, weight_decay, **kwargs)
+        self.beta_1 = _check_fraction("beta_1", beta_1)
+        self.beta_2 = _check_fraction("beta_2", beta_2)
+        self.epsilon = _check_non_negative("epsilon", epsilon)
+
+    def _init_state(self, param):
+        return {"m": np.zeros_like(param), "v": np.zeros_like(param), "step": np.zeros((), dtype=np.int64),
+                "mu_product": np.ones((), dtype=np.float64)}
+
+    def _update(self, state, param, grad, lr):
+        grad = self._decayed(param, grad)
+        state["step"] += 1
+        t = int(state["step"])
+        b1, b2 = self.beta_1, self.beta_2
+        mu = b1 * (1 - 0.5 * 0.96 ** (t * self.MOMENTUM_DECAY))
+        mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * self.MOMENTUM_DECAY))
+        state["mu_product"] *= mu
+        product = float(state["mu_product"])
+        m, v = state["m"], state["v"]
+        m *= b1
+        m += (1 - b1) * grad
+        v *= b2
+        v += (1 - b2) * grad * grad
+        denom = np.sqrt(v / (1 - b2**t))
+        denom += self.epsilon
+        param -= (lr * (1 - mu) / (1 - product)) * grad / denom
+        param -= (lr * mu_next / (1 - product * mu_next)) * m / denom
+
+
+class Adamax(Optimizer):
+    """Adamax, as PyTorch computes it:
+
+    m = b1 m + (1 - b1) g;  u = max(b2 u, |g| + eps);  p -= lr / (1 - b1^t) * m / u.
+
+    Keras puts epsilon in the denominator (m / (u + eps), u = max(b2 u, |g|)); numnet follows
+    PyTorch, as for Adam. ``weight_decay`` adds an L2 term to g (PyTorch's ``Adamax``).
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=0.0, **kwargs):
+        super().__init__(learning_rate, weight_decay, **kwargs)
+        self.beta_1 = _check_fraction("beta_1", beta_1)
+        self.beta_2 = _check_fraction("beta_2", beta_2)
+        self.epsilon = _check_non_negative("epsilon", epsilon)
+
+    def _init_state(self, param):
+        return {"m": np.zeros_like(param), "u": np.zeros_like(param), "step": np.zeros((), dtype=np.int64)}
+
+    def _update(self, state, param, grad, lr):
+        grad = self._decayed(param, grad)
+        state["step"] += 1
+        t = int(state["step"])
+        m, u = state["m"], state["u"]
+        m *= self.beta_1
+        m += (1 - self.beta_1) * grad
+        u *= self.beta_2
+        np.maximum(u, np.abs(grad) + self.epsilon, out=u)
+        param -= (lr / (1 - self.beta_1**t)) * (m / u)
+
+
+class Lion(Optimizer):
+    """Lion (Chen et al., 2023), Keras's ``Lion``:
+
+    c = b1 m + (1 - b1) g;  p -= lr sign(c);  m = b2 m + (1 - b2) g,
+
+    with decoupled weight decay p *= 1 - lr * weight_decay before the step (Keras and the
+    paper; PyTorch has no Lion). Keras's defaults: lr 0.001, b1 0.9, b2 0.99.
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, weight_decay=0.0, **kwargs):
+        super().__init__(learning_rate, weight_decay, **kwargs)
+        self.beta_1 = _check_fraction("beta_1", beta_1)
+        self.beta_2 = _check_fraction("beta_2", beta_2)
+
+    def _init_state(self, param):
+        return {"m": np.zeros_like(param)}
+
+    def _update(self, state, param, grad, lr):
+        _decoupled_decay(param, lr, self._decay)
+        m = state["m"]
+        direction = np.sign(self.beta_1 * m + (1 - self.beta_1) * grad)
+        param -= lr * direction
+        m *= self.beta_2
+        m += (1 - self.beta_2) * grad
+
+
+_REGISTRY = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW, "adagrad": Adagrad, "nadam": Nadam,
+             "adamax": Adamax, "lion": Lion}
 
 
 def get(identifier) -> Optimizer:

@@ -332,6 +332,22 @@ def _metric_record(metric) -> dict:
     return {"class_name": cls.__name__, "config": _check_jsonable(config, f"metric {metric.name!r}")}
 
 
+def _loss_record(loss) -> dict:
+    from . import losses
+
+    return {"class_name": losses.serialize(loss)["class_name"],
+            "config": _check_jsonable(loss.get_config(), f"the loss {loss.name!r}")}
+
+
+def _built(what: str, make):
+    """``make()``, a constructor given values from the file: its ValueError / TypeError (a
+    value it refuses) becomes a ModelFileError naming ``what``."""
+    try:
+        return make()
+    except (ValueError, TypeError) as exc:
+        raise ModelFileError(f"{what}: {exc}") from None
+
+
 def _optimizer_record(optimizer, model, arrays) -> dict:
     from . import optimizers, schedules
 
@@ -381,8 +397,7 @@ def save_model(model, path) -> None:
     compiled = getattr(model, "_compiled", None)
     if getattr(model, "compiled", False) and compiled is not None:
         meta["compile"] = {
-            "losses": [None if o.loss is None else {"name": o.loss.name, "from_logits": bool(o.loss.from_logits)}
-                       for o in compiled.outputs],
+            "losses": [None if o.loss is None else _loss_record(o.loss) for o in compiled.outputs],
             "loss_weights": [o.weight for o in compiled.outputs],
             "metrics": [[_metric_record(m) for m in o.metrics] for o in compiled.outputs],
             "optimizer": _optimizer_record(model.optimizer, model, arrays),
@@ -794,15 +809,20 @@ def _restore_compile(archive: _Archive, model) -> None:
         if record is None:
             return None
         _require(isinstance(record, dict), f"{where}: {what} must be an object or null.")
-        return losses.Loss(_field(record, "name", str, f"{where}: {what}"),
-                           from_logits=_field(record, "from_logits", bool, f"{where}: {what}"))
+        if "class_name" in record:  # {"class_name", "config"}
+            return _built(f"{where}: {what}", lambda: losses.deserialize(record))
+        return _built(f"{where}: {what}", lambda: losses.Loss(  # the first format: {"name", "from_logits"}
+            _field(record, "name", str, f"{where}: {what}"),
+            from_logits=_field(record, "from_logits", bool, f"{where}: {what}")))
 
     def metrics_from(records):
+        _require(isinstance(records, list), f"{where}: the metrics must be a list.")
         built = []
         for record in records:
             class_name = _field(record, "class_name", str, f"{where}: metric")
             _require(class_name in metric_classes, f"{where}: unknown metric class {class_name!r:.80}.")
-            built.append(metric_classes[class_name](**_field(record, "config", dict, f"{where}: metric")))
+            config = _field(record, "config", dict, f"{where}: metric")
+            built.append(_built(f"{where}: metric {class_name}", lambda: metric_classes[class_name](**config)))
         return built
 
     if "losses" in settings:  # format 2: per output
@@ -822,8 +842,9 @@ def _restore_compile(archive: _Archive, model) -> None:
     _require(opt_name in opt_classes, f"{where}: unknown optimizer {opt_name!r:.80}.")
     config = dict(_field(opt_meta, "config", dict, f"{where}: optimizer"))
     if isinstance(config.get("learning_rate"), dict):
-        config["learning_rate"] = schedules.deserialize(config["learning_rate"])
-    optimizer = opt_classes[opt_name](**config)
+        config["learning_rate"] = _built(f"{where}: learning-rate schedule",
+                                         lambda: schedules.deserialize(config["learning_rate"]))
+    optimizer = _built(f"{where}: optimizer {opt_name}", lambda: opt_classes[opt_name](**config))
     iterations = _field(opt_meta, "iterations", int, f"{where}: optimizer")
     _require(0 <= iterations < 2**62, f"{where}: invalid optimizer iteration count {iterations}.")
     optimizer.iterations = iterations
@@ -847,6 +868,7 @@ def _restore_compile(archive: _Archive, model) -> None:
             _require((shape, dtype) == want, f"{where}: {what} has shape {shape} and dtype {dtype}; expected "
                                              f"shape {want[0]} and dtype {want[1]}.")
             slots[slot] = archive.array(array_name, what)
+        _built(f"{where}", lambda: optimizer.check_slots(slots, f"optimizer state {layer_name!r:.80}/{param_name!r:.40}"))
         optimizer.state[(layer_name, param_name)] = slots
 
 

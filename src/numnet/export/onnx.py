@@ -15,8 +15,8 @@ what ``model.predict`` computes, in the model's dtype:
   at the bottom / right); average pooling excludes padded pixels (``count_include_pad=0``);
 * ``Dropout`` is an ``Identity``; ``BatchNormalization`` is its inference form with the
   moving statistics; ``LayerNormalization`` uses the ONNX op (opset >= 17, trailing axes)
-  or the same arithmetic spelled out; gelu is numnet's tanh approximation (the ``Gelu``
-  op from opset 20).
+  or the same arithmetic spelled out; gelu is exact (``Erf``) and ``gelu_approximate`` the
+  tanh form, each the ``Gelu`` op from opset 20.
 """
 
 from __future__ import annotations
@@ -99,7 +99,13 @@ def _activation(g: _Graph, x: str, name: str, hint: str) -> str:
         return g.op("Selu", [x], hint, alpha=af.SELU_ALPHA, gamma=af.SELU_SCALE)
     if name == "silu":
         return g.op("Mul", [x, g.op("Sigmoid", [x], hint + "_sigmoid")], hint)
-    if name == "gelu":
+    if name == "gelu":  # exact: 0.5 x (1 + erf(x / sqrt 2))
+        if g.opset >= 20:
+            return g.op("Gelu", [x], hint)
+        erf = g.op("Erf", [g.op("Mul", [x, g.const(hint + "_rsqrt2", 0.7071067811865476)], hint + "_xs")], hint + "_erf")
+        one_plus = g.op("Add", [erf, g.const(hint + "_one", 1.0)], hint + "_1pe")
+        return g.op("Mul", [g.op("Mul", [x, g.const(hint + "_half", 0.5)], hint + "_halfx"), one_plus], hint)
+    if name == "gelu_approximate":
         if g.opset >= 20:
             return g.op("Gelu", [x], hint, approximate="tanh")
         # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
@@ -108,6 +114,13 @@ def _activation(g: _Graph, x: str, name: str, hint: str) -> str:
         t = g.op("Tanh", [g.op("Mul", [inner, g.const(hint + "_c", af._GELU_C)], hint + "_scaled")], hint + "_tanh")
         one_plus = g.op("Add", [t, g.const(hint + "_one", 1.0)], hint + "_1pt")
         return g.op("Mul", [g.op("Mul", [x, g.const(hint + "_half", 0.5)], hint + "_halfx"), one_plus], hint)
+    if name == "hard_sigmoid":  # relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1)
+        return g.op("HardSigmoid", [x], hint, alpha=1 / 6, beta=0.5)
+    if name == "log_softmax":
+        return g.op("LogSoftmax", [x], hint, axis=-1)
+    if name == "mish":  # x tanh(softplus(x))
+        softplus = g.op("Softplus", [x], hint + "_softplus")
+        return g.op("Mul", [x, g.op("Tanh", [softplus], hint + "_tanh")], hint)
     raise ValueError(f"numnet cannot export the activation {name!r} to ONNX.")
 
 

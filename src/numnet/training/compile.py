@@ -123,7 +123,7 @@ class CompiledLoss:
             prefix = f"{n}_" if several else ""
             output = CompiledOutput(n, i, shape, loss_, float(w), built, prefix)
             if loss_ is not None and not loss_.from_logits:
-                output.fused = loss_functions.fused_gradient(loss_.name, activation)
+                output.fused = loss_.fused_gradient(activation)
             self.outputs.append(output)
         self.log_keys = self._log_keys()
         if len(set(self.log_keys)) != len(self.log_keys):
