@@ -170,4 +170,3 @@ class TerminateOnNaN(Callback):
 
 
 # Checkpoints, learning-rate control and CSV logs live in their own module.
-from .callbacks_extra import CSVLogger, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau  # noqa: E402, F401 (re-exported)

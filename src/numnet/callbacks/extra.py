@@ -7,7 +7,7 @@ import csv
 import math
 import os
 
-from .callbacks import Callback, _better, _resolve_mode, monitored_value
+from .base import Callback, _better, _resolve_mode, monitored_value
 
 
 def _check_float_lr(model, owner: str) -> float:
