@@ -27,7 +27,7 @@ from .layers import (
 )
 from .random import set_seed
 from . import callbacks, metrics, schedules
-from . import graph, models, training
+from . import export, gradient_check, graph, models, plot, training
 from .models import Model, Sequential
 from .saving import load_model, register_layer
 from . import ops
