@@ -144,8 +144,12 @@ class NpzReader:
     def _end_record(self):
         """``(entry count, directory offset, directory size, directory end)`` from the end
         record (and the zip64 end record when there is one)."""
-        tail_size = min(self.size, _EOCD.size + _MAX_COMMENT)
+        # numnet writes no comment: the record is the last 22 bytes; else search 64 KiB.
+        tail_size = min(self.size, _EOCD.size)
         tail = self._pread(self.size - tail_size, tail_size)
+        if not (tail.startswith(b"PK\x05\x06") and tail.endswith(b"\0\0")):
+            tail_size = min(self.size, _EOCD.size + _MAX_COMMENT)
+            tail = self._pread(self.size - tail_size, tail_size)
         position = tail.rfind(b"PK\x05\x06")
         while position >= 0:
             if position + _EOCD.size <= len(tail):

@@ -72,10 +72,10 @@ _JSON_COSTS = {ord("{"): 200, ord("["): 96, ord(","): 48, ord(":"): 64, ord('"')
 def _meta_cost(raw: np.ndarray) -> int:
     """An upper bound, in bytes, of the memory parsing the ASCII JSON ``raw`` (uint8) takes:
     the raw bytes, their decoded text and the parsed strings (3 bytes per byte) plus the
-    containers and values each structural character may start. Counted 1 MiB at a time."""
+    containers and values each structural character may start. Counted 256 KiB at a time."""
     counts = np.zeros(256, dtype=np.int64)
-    for start in range(0, raw.size, 2**20):
-        counts += np.bincount(raw[start : start + 2**20], minlength=256)
+    for start in range(0, raw.size, 2**18):
+        counts += np.bincount(raw[start : start + 2**18], minlength=256)
     if counts[128:].any():
         return -1
     return 3 * raw.size + sum(cost * int(counts[char]) for char, cost in _JSON_COSTS.items())

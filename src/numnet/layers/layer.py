@@ -402,7 +402,10 @@ class Layer:
         into initializers."""
         config = dict(config)
         for key in [k for k in config if k.endswith("_initializer")]:
-            config[key] = initializers.deserialize(config[key])
+            try:
+                config[key] = initializers.deserialize(config[key])
+            except ValueError as exc:
+                raise ValueError(f"{cls.__name__} {key}: {exc}") from exc
         return cls(**config)
 
     # --- fused activations -----------------------------------------------------------------
