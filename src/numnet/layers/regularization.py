@@ -21,7 +21,7 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, seed=None, name: str | None = None, **kwargs) -> None:
         rate = _validate.number(rate, "rate", "Dropout", 0, 1, high_open=True,
-                                wording="a number in [0, 1), the fraction of inputs to drop;")
+                                wording="a number in [0, 1) (the fraction of inputs to drop)")
         super().__init__(name=name, seed=seed, **kwargs)
         self.rate = rate
 
