@@ -145,6 +145,20 @@ def test_entry_running_into_the_directory_is_refused(tmp_path):
         nn.load_model(path)
 
 
+def test_zip64_records_and_extra_fields_are_read(saved, monkeypatch):
+    """np.savez switches to zip64 records past 65,535 entries or 4 GiB; lowered limits make a
+    small file use them everywhere: the end record, and offsets in every entry's extra field."""
+    path, _ = saved
+    model = _model()
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 1)
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 200)
+    model.save(path)
+    monkeypatch.undo()
+    data = path.read_bytes()
+    assert b"PK\x06\x06" in data and b"PK\x06\x07" in data  # the zip64 end record and its locator
+    assert _same(_weights(nn.load_model(path)), _weights(model))
+
+
 def test_arrays_a_genuine_file_holds_add_up_to_less_than_its_size(saved):
     path, _ = saved
     with np.load(path, allow_pickle=False) as data:

@@ -343,6 +343,21 @@ def _create_temporary(directory: str, basename: str, mode: int | None):
     raise FileExistsError(f"could not create a temporary file in {directory!r}")
 
 
+def _sync_directory(directory: str) -> None:
+    """Flush the rename to disk (POSIX), so that after a power cut the directory holds the
+    new file or the old one. Best effort: not every platform can open a directory."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path, write) -> None:
     """Call ``write(fileobj)`` on a temporary file next to ``path``, flush it to disk and
     rename it over ``path``; on any failure the temporary file is removed and ``path`` is
@@ -368,6 +383,7 @@ def atomic_write(path, write) -> None:
             f.close()
         # Renamed while still open and locked, so remove_orphans never takes it for an orphan.
         os.replace(tmp, path)
+        _sync_directory(directory)
     except BaseException:
         try:
             os.unlink(tmp)
