@@ -123,9 +123,8 @@ def test_overlapping_entries_are_refused_before_anything_is_allocated(tmp_path):
     path.write_bytes(data)
     with zipfile.ZipFile(path) as zf:  # a well-formed zip to the standard library, CRCs included
         assert zf.testzip() is None and len(zf.namelist()) == 301
-    assert claimed > 50 * len(data)
-    with np.load(path, allow_pickle=False) as arrays:  # what reading every entry costs, file or not
-        assert sum(arrays[f"w{i}"].nbytes for i in range(300)) == claimed
+    with np.load(path, allow_pickle=False) as arrays:  # what reading every entry costs: 50x the file
+        assert sum(arrays[f"w{i}"].nbytes for i in range(300)) > 0.99 * claimed > 50 * len(data)
     peak, error = _peak_bytes(lambda: nn.load_model(path))
     assert isinstance(error, ModelFileError)
     assert "overlap" in str(error) and "'w0.npy' and 'w1.npy'" in str(error)

@@ -10,14 +10,18 @@
 * ``o0, o1, ...``: the optimizer's per-parameter state (workspace slots, whose names start
   with ``_``, are not saved).
 
-``load_model(path)`` reads the file with ``numpy.load(..., allow_pickle=False)`` and
-``json``; layer classes come only from numnet's own layers and those registered with
+``load_model(path)`` reads the container with ``_files.NpzReader`` (regular files only;
+stored entries inside the file, none overlapping another; arrays read straight into place,
+CRC-checked; never unpickling) and the metadata with ``json`` once a bound of its parsing
+cost passes; layer classes come only from numnet's own layers and those registered with
 ``@register_layer``, never from importing a name. Every weight's shape is checked against
 the architecture *before* anything is allocated for it. Whatever is wrong with a file
 (truncated, corrupted, another version, hostile) raises ``ModelFileError``.
 
-Saving is atomic: the archive is written to a temporary file in the target's directory and
-then renamed over the target, so an interrupted save leaves the previous file intact.
+Saving is atomic (``_files.atomic_write``): the archive is written to a temporary file in
+the target's directory and then renamed over the target, so an interrupted save leaves the
+previous file intact; the file gets the umask's permissions or those of the file it
+replaces. See docs/reliability.md for the exact guarantees.
 """
 
 from __future__ import annotations
