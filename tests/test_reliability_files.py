@@ -144,6 +144,24 @@ def test_entry_running_into_the_directory_is_refused(tmp_path):
         nn.load_model(path)
 
 
+def test_the_number_of_entries_is_bounded(saved, monkeypatch):
+    path, _ = saved
+    entries = len(zipfile.ZipFile(path).namelist())
+    monkeypatch.setattr(saving._files, "MAX_ENTRIES", entries - 1)  # 2**20 in earnest
+    with pytest.raises(ModelFileError, match=rf"the archive has {entries} entries; numnet files hold at most"):
+        nn.load_model(path)
+
+
+def test_many_tiny_entries_cost_time_and_memory_linear_in_the_file(tmp_path):
+    """20,000 empty arrays (4.5 MB): refused (nothing refers to them) after a bounded cost."""
+    path = tmp_path / "many.npz"
+    np.savez(path, meta=np.frombuffer(b'{"format": "numnet-model", "format_version": 1}', np.uint8),
+             **{f"w{i}": np.zeros(0, np.float32) for i in range(20_000)})
+    peak, error = _peak_bytes(lambda: nn.load_model(path))
+    assert isinstance(error, ModelFileError) and "lacks the field 'model'" in str(error)
+    assert peak < 4 * os.path.getsize(path)
+
+
 def test_zip64_records_and_extra_fields_are_read(saved, monkeypatch):
     """np.savez switches to zip64 records past 65,535 entries or 4 GiB; lowered limits make a
     small file use them everywhere: the end record, and offsets in every entry's extra field."""

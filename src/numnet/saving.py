@@ -46,6 +46,8 @@ FORMAT_VERSION = 2
 # Archive members numnet writes; anything else in a file is rejected.
 _MEMBER = re.compile(r"^(meta|[wo][0-9]{1,7})\.npy$")
 _ARRAY_DTYPES = ("float32", "float64", "int64")
+_WEIGHT_DTYPES = frozenset(np.dtype(n).newbyteorder(o) for n in _ARRAY_DTYPES for o in "<>")
+_META_DTYPES = frozenset([np.dtype(np.uint8)])
 _MAX_META_BYTES = 64 * 2**20
 # The most memory parsing the metadata may take, as bounded by _meta_cost: genuine metadata
 # costs about 16x its size by that bound (5-6x in fact), so this admits metadata of about
@@ -505,54 +507,39 @@ class _Archive:
         _require(version >= 1, f"{self.where}: invalid format version {version}.")
         self.used: set[str] = set()
 
-    # An .npy header is at most this long (numpy's own limit for headers it parses safely).
-    _MAX_HEADER_BYTES = 10_000 + 12
-
     def _read_header(self, key, entry):
         """``(shape, dtype)`` of an entry's ``.npy`` header, checked against the entry's size;
-        the header's length and raw bytes are kept for reading the array."""
+        what reading the array needs is kept in ``_layouts``."""
         try:
-            head = self.reader.prefix(entry, self._MAX_HEADER_BYTES)
-            f = io.BytesIO(head)
-            major, minor = np.lib.format.read_magic(f)
-            if (major, minor) == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-            elif (major, minor) == (2, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-            else:
-                raise ValueError(f"unsupported .npy version {major}.{minor}")
-            header_size = f.tell()
+            header_size, shape, fortran, dtype = self.reader.npy_header(entry)
         except _files.ArchiveError as exc:
-            raise ModelFileError(f"{self.where}: entry {key!r}: {exc}") from exc
-        except (ValueError, OSError, EOFError, TypeError, SyntaxError) as exc:
-            raise ModelFileError(f"{self.where}: entry {key!r} is not a valid array: {_describe(exc)}") from exc
-        allowed = ("uint8",) if key == "meta" else _ARRAY_DTYPES
-        _require(dtype.name in allowed and not dtype.hasobject,
-                 f"{self.where}: entry {key!r} has dtype {dtype}; expected one of {allowed}.")
+            raise ModelFileError(f"{self.where}: entry {key!r} is not a valid array: {exc}") from exc
+        # Plain ifs, not _require: its message would be formatted for each of many entries.
+        if dtype not in (_META_DTYPES if key == "meta" else _WEIGHT_DTYPES):
+            allowed = ("uint8",) if key == "meta" else _ARRAY_DTYPES
+            raise ModelFileError(f"{self.where}: entry {key!r} has dtype {dtype}; expected one of {allowed}.")
         nbytes = math.prod(shape) * dtype.itemsize
-        _require(
-            nbytes == entry.size - header_size,
-            f"{self.where}: entry {key!r} claims shape {shape} ({nbytes} bytes) but holds "
-            f"{entry.size - header_size} bytes.",
-        )
+        if nbytes != entry.size - header_size:
+            raise ModelFileError(f"{self.where}: entry {key!r} claims shape {shape} ({nbytes} bytes) but holds "
+                                 f"{entry.size - header_size} bytes.")
         if key == "meta":
             _require(len(shape) == 1 and nbytes <= _MAX_META_BYTES,
                      f"{self.where}: the metadata entry has shape {shape}; expected a 1-D byte array of at most "
                      f"{_MAX_META_BYTES} bytes.")
-        self._layouts[key] = (head[:header_size], tuple(shape), bool(fortran), dtype)
-        return tuple(shape), dtype
+        self._layouts[key] = (header_size, fortran)
+        return shape, dtype
 
     def _read(self, key, out=None) -> np.ndarray:
         """The array of entry ``key``, read from the file into a new array or ``out``
         (CRC-checked)."""
         entry = self._entries[key]
-        head, shape, fortran, dtype = self._layouts[key]
+        (header_size, fortran), (shape, dtype) = self._layouts[key], self.headers[key]
         usable = (out is not None and not fortran and out.shape == shape and out.dtype == dtype
                   and out.flags.c_contiguous and out.flags.writeable)
         if not usable:
             out = np.empty(shape[::-1] if fortran else shape, dtype=dtype)
         try:
-            self.reader.read_into(entry, len(head), out, head)
+            self.reader.read_into(entry, header_size, out, self.reader.prefix(entry, header_size))
         except _files.ArchiveError as exc:
             raise ModelFileError(f"{self.where}: {exc}") from exc
         return out.T if fortran else out
