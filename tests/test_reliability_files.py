@@ -147,7 +147,7 @@ def test_entry_running_into_the_directory_is_refused(tmp_path):
 def test_the_number_of_entries_is_bounded(saved, monkeypatch):
     path, _ = saved
     entries = len(zipfile.ZipFile(path).namelist())
-    monkeypatch.setattr(saving._files, "MAX_ENTRIES", entries - 1)  # 2**20 in earnest
+    monkeypatch.setattr(saving._npz_reader, "MAX_ENTRIES", entries - 1)  # 2**20 in earnest
     with pytest.raises(ModelFileError, match=rf"the archive has {entries} entries; numnet files hold at most"):
         nn.load_model(path)
 
@@ -186,7 +186,7 @@ def test_arrays_a_genuine_file_holds_add_up_to_less_than_its_size(saved):
 def test_a_damaged_array_fails_its_checksum_and_nothing_is_loaded(saved):
     path, _ = saved
     data = bytearray(path.read_bytes())
-    with saving._files.NpzReader(path) as reader:
+    with saving._npz_reader.NpzReader(path) as reader:
         entry = reader.entries["w0.npy"]
     data[entry.data + entry.size - 1] ^= 0x10  # a byte of the Conv2D kernel's last value
     path.write_bytes(bytes(data))
@@ -431,7 +431,7 @@ def test_a_save_killed_midway_leaves_the_old_file_and_the_next_save_removes_the_
     assert _same(_weights(nn.load_model(path)), _weights(model))
 
 
-@pytest.mark.skipif(not POSIX or saving._files.fcntl is None, reason="flock")
+@pytest.mark.skipif(not POSIX or saving._atomic.fcntl is None, reason="flock")
 def test_a_temporary_file_a_live_save_holds_is_not_removed(saved):
     import fcntl
 

@@ -10,7 +10,7 @@
 * ``o0, o1, ...``: the optimizer's per-parameter state (workspace slots, whose names start
   with ``_``, are not saved).
 
-``load_model(path)`` reads the container with ``_files.NpzReader`` (regular files only;
+``load_model(path)`` reads the container with ``_npz_reader.NpzReader`` (regular files only;
 stored entries inside the file, none overlapping another; arrays read straight into place,
 CRC-checked; never unpickling) and the metadata with ``json`` once a bound of its parsing
 cost passes; layer classes come only from numnet's own layers and those registered with
@@ -18,7 +18,7 @@ cost passes; layer classes come only from numnet's own layers and those register
 the architecture *before* anything is allocated for it. Whatever is wrong with a file
 (truncated, corrupted, another version, hostile) raises ``ModelFileError``.
 
-Saving is atomic (``_files.atomic_write``): the archive is written to a temporary file in
+Saving is atomic (``_atomic.atomic_write``): the archive is written to a temporary file in
 the target's directory and then renamed over the target, so an interrupted save leaves the
 previous file intact; the file gets the umask's permissions or those of the file it
 replaces. See docs/reliability.md for the exact guarantees.
@@ -27,7 +27,6 @@ replaces. See docs/reliability.md for the exact guarantees.
 from __future__ import annotations
 
 import inspect
-import io
 import json
 import math
 import os
@@ -35,7 +34,7 @@ import re
 
 import numpy as np
 
-from . import _files
+from . import _atomic, _npz_reader
 
 FORMAT = "numnet-model"
 WEIGHTS_FORMAT = "numnet-weights"
@@ -257,8 +256,8 @@ def _write_archive(fileobj, arrays: dict) -> None:
 
 def _atomic_write(path, arrays: dict) -> None:
     """Write the archive to a temporary file next to ``path`` and rename it over ``path``
-    (see ``_files.atomic_write``: umask or the replaced file's mode, orphan clean-up)."""
-    _files.atomic_write(path, lambda f: _write_archive(f, arrays))
+    (see ``_atomic.atomic_write``: umask or the replaced file's mode, orphan clean-up)."""
+    _atomic.atomic_write(path, lambda f: _write_archive(f, arrays))
 
 
 def _layer_weight_entries(layer, arrays: dict) -> list:
@@ -450,7 +449,7 @@ def _version() -> str:
 class _Archive:
     """The checked contents of a file: ``meta`` (parsed JSON) and arrays read on demand.
 
-    The container is checked by ``_files.NpzReader`` (regular file, stored entries inside
+    The container is checked by ``_npz_reader.NpzReader`` (regular file, stored entries inside
     the file, none overlapping another, CRC-32 per array) before anything but its directory
     is read; every ``.npy`` header is then checked against its entry's size, so the arrays
     a file can make numnet allocate add up to at most its size, and each is read straight
@@ -461,8 +460,8 @@ class _Archive:
         self.path = os.fspath(path)
         self.where = f"{self.path}"
         try:
-            self.reader = _files.NpzReader(self.path)
-        except _files.ArchiveError as exc:
+            self.reader = _npz_reader.NpzReader(self.path)
+        except _npz_reader.ArchiveError as exc:
             raise ModelFileError(f"{self.where} is not a numnet file: {exc}") from exc
         try:
             self._check_entries(expected_format)
@@ -512,7 +511,7 @@ class _Archive:
         what reading the array needs is kept in ``_layouts``."""
         try:
             header_size, shape, fortran, dtype = self.reader.npy_header(entry)
-        except _files.ArchiveError as exc:
+        except _npz_reader.ArchiveError as exc:
             raise ModelFileError(f"{self.where}: entry {key!r} is not a valid array: {exc}") from exc
         # Plain ifs, not _require: its message would be formatted for each of many entries.
         if dtype not in (_META_DTYPES if key == "meta" else _WEIGHT_DTYPES):
@@ -540,7 +539,7 @@ class _Archive:
             out = np.empty(shape[::-1] if fortran else shape, dtype=dtype)
         try:
             self.reader.read_into(entry, header_size, out, self.reader.prefix(entry, header_size))
-        except _files.ArchiveError as exc:
+        except _npz_reader.ArchiveError as exc:
             raise ModelFileError(f"{self.where}: {exc}") from exc
         return out.T if fortran else out
 
