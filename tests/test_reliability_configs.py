@@ -4,10 +4,12 @@ holding a bad one is refused by ``load_model`` with a ModelFileError naming the 
 the same value passed in code raises ValueError / TypeError naming it."""
 
 import json
+import os
 import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import numnet as nn
 from numnet import layers as L
@@ -136,3 +138,36 @@ def test_same_padding_still_admits_windows_up_to_the_bound():
     L.MaxPool2D(17, padding="same").build_for((8, 8, 1))  # 2 * 8 + 1
     with pytest.raises(ValueError, match=r"pool spans 18x18 pixels \(pool_size 18x18\), more than the input"):
         L.MaxPool2D(18, padding="same").build_for((8, 8, 1))
+
+
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 40), st.sampled_from([10**6, 2**31, 2**63, 2**64, 10**30]),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6),
+    st.lists(st.one_of(st.integers(-2, 12), st.sampled_from([2500, 10**6, 2**64])), max_size=4),
+)
+
+
+@settings(max_examples=400 if os.environ.get("NUMNET_LONG_TESTS") == "1" else 120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(target=st.sampled_from(sorted({name for name, _, _ in CASES})), field_index=st.integers(0, 20), value=_VALUES)
+def test_fuzzed_config_values_load_and_predict_within_bounds_or_are_refused(original, tmp_path, target, field_index,
+                                                                             value):
+    meta = json.loads(original["meta"].tobytes())
+    config = next(r for r in meta["model"]["layers"] if r["config"]["name"] == target)["config"]
+    fields = sorted(k for k in config if k != "name")
+    field = fields[field_index % len(fields)]
+    _, arrays = _edited(original, target, field, value)
+    path = tmp_path / "fuzzed.npz"
+    np.savez(path, **arrays)
+    try:
+        model = nn.load_model(path)
+    except ModelFileError as exc:
+        assert str(exc)
+        return
+    tracemalloc.start()
+    try:
+        model.predict(np.ones((2, *model.inputs[0].shape)), verbose=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**24, (field, value)  # a loaded config never makes a small predict expensive
