@@ -28,8 +28,8 @@ def test_a_class_weight_key_beyond_the_classes_is_refused_naming_it_without_allo
     before = _state(model)
     tracemalloc.start()
     try:
-        with pytest.raises(ValueError, match=rf"class_weight key {key} is not a class of the model's output, "
-                                             r"which has 3 classes \(0\.\.2\)"):
+        with pytest.raises(ValueError, match=rf"class_weight must map class indices \(0\.\.2 for this output\) to "
+                                             rf"non-negative weights; key {key} is not one"):
             model.fit(X, np.arange(12) % 3, class_weight={0: 1.0, key: 2.0}, epochs=1, verbose=0)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -45,7 +45,7 @@ def test_a_class_weight_key_beyond_the_classes_is_refused_naming_it_without_allo
 ])
 def test_class_weight_bounds_for_other_losses(loss, units, y, n_classes):
     model = _classifier(units, loss, "sigmoid" if units == 1 else "softmax")
-    with pytest.raises(ValueError, match=rf"key {n_classes} is not a class .* has {n_classes} classes"):
+    with pytest.raises(ValueError, match=rf"\(0\.\.{n_classes - 1} for this output\).*key {n_classes} is not one"):
         model.fit(X, y, class_weight={n_classes: 2.0}, epochs=1, verbose=0)
     assert model.optimizer.iterations == 0
     history = model.fit(X, y, class_weight={n_classes - 1: 2.0}, epochs=1, verbose=0)
@@ -54,8 +54,23 @@ def test_class_weight_bounds_for_other_losses(loss, units, y, n_classes):
 
 def test_class_weight_within_the_classes_weights_the_loss_as_before():
     y = np.arange(12) % 3
-    weighted = nn.training.as_sample_weights(_classifier(), y, None, {1: 5.0})
-    np.testing.assert_array_equal(weighted, np.where(y == 1, 5.0, 1.0))
+    weighted = nn.training.data.as_sample_weights(_classifier(), [y], None, {1: 5.0})
+    np.testing.assert_array_equal(weighted[0], np.where(y == 1, 5.0, 1.0))
+
+
+def test_huge_labels_of_a_one_unit_output_do_not_size_the_class_weight_table():
+    """A one-unit output trained with mse on large values: rint(y) = 10**9 used to make a
+    table of 10**9 + 1 weights (8 GB). Labels outside 0..1 keep weight 1."""
+    model = _classifier(1, "mse", None)
+    y = np.array([0.0, 1.0, 10.0**9, -3.0] * 3)
+    tracemalloc.start()
+    try:
+        weighted = nn.training.data.as_sample_weights(model, [y.reshape(-1, 1)], None, {1: 4.0})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
+    np.testing.assert_array_equal(weighted[0], np.tile([1.0, 4.0, 1.0, 1.0], 3))
 
 
 class _Table:
