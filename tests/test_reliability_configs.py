@@ -72,6 +72,7 @@ CASES = [
     ("reshape", "target_shape", [4, 4]),
     ("in", "shape", [0]),
     ("in", "shape", [2**64, 8, 2]),
+    ("in", "batch_size", 2**64),
     ("dense", "units", 0),
     ("dense", "units", 2**40),
     ("dense", "use_bias", 1),

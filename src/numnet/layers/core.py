@@ -30,7 +30,7 @@ class InputLayer(Layer):
         if sparse:
             raise ValueError("numnet has no sparse tensors: Input(sparse=True) is not supported; pass dense arrays.")
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
-                                       or batch_size <= 0):
+                                       or not 0 < batch_size <= _validate.MAX_INT):
             raise ValueError(f"Input batch_size must be a positive integer or None, got {batch_size!r}.")
         super().__init__(name=name or _unique_input_name(), **kwargs)
         self.shape = _as_shape(shape)
