@@ -306,6 +306,29 @@ def test_running_out_of_memory_is_said_in_words(saved, monkeypatch):
         nn.load_model(path)
 
 
+def test_a_custom_layer_failing_without_a_message_still_says_something(tmp_path, monkeypatch):
+    monkeypatch.setattr(saving, "_CUSTOM_LAYERS", dict(saving._CUSTOM_LAYERS))  # registered for this test only
+
+    @saving.register_layer(name="Mute")
+    class Mute(nn.layers.Dense):
+        def __init__(self, *args, fail=False, **kwargs):
+            if fail:
+                raise AssertionError()
+            super().__init__(*args, **kwargs)
+
+    model = nn.Sequential([nn.Input((3,)), Mute(2, name="mute")])
+    model.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(arrays["meta"].tobytes())
+    next(r for r in meta["model"]["layers"] if r["class_name"] == "Mute")["config"]["fail"] = True
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(tmp_path / "m.npz", **arrays)
+    with pytest.raises(ModelFileError, match=r"\(Mute 'mute'\) cannot be rebuilt from its config: AssertionError "
+                                             r"\(no details\)$"):
+        nn.load_model(tmp_path / "m.npz")
+
+
 def test_a_pickle_is_refused_without_numpys_advice_to_unpickle(tmp_path):
     path = tmp_path / "m.npz"
     path.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))

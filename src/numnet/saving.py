@@ -68,6 +68,12 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else f"{type(exc).__name__} (no details)"
 
 
+def _reason(exc: BaseException) -> str:
+    """``exc``'s own message, or ``_describe(exc)`` when it has none."""
+    text = str(exc).split(" If you trust the file", 1)[0].strip()
+    return text if text and not isinstance(exc, MemoryError) else _describe(exc)
+
+
 # Python objects json.loads may build per byte of these characters, at most (measured on
 # CPython: an empty dict costs 64 bytes and one of a few keys 184, a list 56 plus 8 per
 # item, a float 24, a small int 28, a string 49 plus its length).
@@ -227,7 +233,7 @@ def _rng_from_state(state, what: str) -> np.random.Generator:
     try:
         bit_generator.state = restore(state)
     except (TypeError, ValueError, KeyError, OverflowError) as exc:
-        raise ModelFileError(f"{what}: invalid random generator state ({exc}).") from exc
+        raise ModelFileError(f"{what}: invalid random generator state ({_reason(exc)}).") from exc
     return np.random.Generator(bit_generator)
 
 
@@ -633,7 +639,8 @@ def _make_layer(archive: _Archive, record, index: int, where: str, dtype: np.dty
     except ModelFileError:
         raise
     except Exception as exc:
-        raise ModelFileError(f"{what} ({class_name} {name!r:.80}) cannot be rebuilt from its config: {exc}") from exc
+        raise ModelFileError(f"{what} ({class_name} {name!r:.80}) cannot be rebuilt from its config: "
+                             f"{_reason(exc)}") from exc
     _require(layer.name == name, f"{what}: the layer came out named {layer.name!r}, not {name!r}.")
     source = _WeightSource(layer, record.get("weights", []), archive, dtype)
     layer.add_weight = source  # an instance attribute: shadows Layer.add_weight while building
