@@ -91,8 +91,10 @@ def _create_temporary(directory: str, basename: str, mode: int | None):
                 if not same:
                     os.close(fd)
                     continue
-            if mode is not None:
-                os.fchmod(fd, mode) if hasattr(os, "fchmod") else os.chmod(path, mode)
+            if mode is not None and hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)
+            elif mode is not None:  # Windows: only the read-only bit means anything
+                os.chmod(path, mode)
             return fd, path
         except BaseException:
             os.close(fd)
