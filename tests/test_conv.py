@@ -147,7 +147,7 @@ def test_conv2d_rejects_a_different_channel_count_after_building():
 def test_conv2d_rejects_a_kernel_larger_than_the_input_at_build_time():
     with pytest.raises(ValueError, match=r"kernel spans 5x5 pixels .* input is only 4x4"):
         Conv2D(2, 5).build_for((4, 4, 1))
-    with pytest.raises(ValueError, match=r"kernel spans 5x3 pixels .*dilation 2x2"):
+    with pytest.raises(ValueError, match=r"kernel spans 5x3 pixels .*dilation_rate 2x2"):
         Conv2D(2, (3, 2), dilation_rate=2).build_for((4, 8, 1))
     Conv2D(2, 5, padding="same").build_for((4, 4, 1))  # 'same' always fits
 

@@ -168,5 +168,5 @@ def deserialize(config) -> Initializer:
     try:
         cls = classes[config["class_name"]]
         return cls(**config["config"])
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"Cannot rebuild an initializer from {config!r}.") from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"Cannot rebuild an initializer from {config!r:.200} ({exc}).") from exc

@@ -10,28 +10,31 @@
 * ``o0, o1, ...``: the optimizer's per-parameter state (workspace slots, whose names start
   with ``_``, are not saved).
 
-``load_model(path)`` reads the file with ``numpy.load(..., allow_pickle=False)`` and
-``json``; layer classes come only from numnet's own layers and those registered with
+``load_model(path)`` reads the container with ``_npz_reader.NpzReader`` (regular files only;
+stored entries inside the file, none overlapping another; arrays read straight into place,
+CRC-checked; never unpickling) and the metadata with ``json`` once a bound of its parsing
+cost passes; layer classes come only from numnet's own layers and those registered with
 ``@register_layer``, never from importing a name. Every weight's shape is checked against
 the architecture *before* anything is allocated for it. Whatever is wrong with a file
 (truncated, corrupted, another version, hostile) raises ``ModelFileError``.
 
-Saving is atomic: the archive is written to a temporary file in the target's directory and
-then renamed over the target, so an interrupted save leaves the previous file intact.
+Saving is atomic (``_atomic.atomic_write``): the archive is written to a temporary file in
+the target's directory and then renamed over the target, so an interrupted save leaves the
+previous file intact; the file gets the umask's permissions or those of the file it
+replaces. See docs/reliability.md for the exact guarantees.
 """
 
 from __future__ import annotations
 
 import inspect
-import io
 import json
 import math
 import os
 import re
-import tempfile
-import zipfile
 
 import numpy as np
+
+from . import _atomic, _npz_reader
 
 FORMAT = "numnet-model"
 WEIGHTS_FORMAT = "numnet-weights"
@@ -42,11 +45,59 @@ FORMAT_VERSION = 2
 # Archive members numnet writes; anything else in a file is rejected.
 _MEMBER = re.compile(r"^(meta|[wo][0-9]{1,7})\.npy$")
 _ARRAY_DTYPES = ("float32", "float64", "int64")
+_WEIGHT_DTYPES = frozenset(np.dtype(n).newbyteorder(o) for n in _ARRAY_DTYPES for o in "<>")
+_META_DTYPES = frozenset([np.dtype(np.uint8)])
 _MAX_META_BYTES = 64 * 2**20
+# The most memory parsing the metadata may take, as bounded by _meta_cost: genuine metadata
+# costs about 16x its size by that bound (5-6x in fact), so this admits metadata of about
+# 30 MiB (some 50,000 layers); hostile JSON (millions of empty objects) costs up to 35x its
+# size and is refused before it is parsed.
+_MAX_META_COST = 512 * 2**20
 
 
 class ModelFileError(ValueError):
     """A model or weights file that numnet cannot read: says what is wrong with it."""
+
+
+def _describe(exc: BaseException) -> str:
+    """``exc`` in words for a ModelFileError: never empty, without numpy's advice to
+    unpickle (numnet never does)."""
+    text = str(exc).split(" If you trust the file", 1)[0].strip()
+    if isinstance(exc, MemoryError):
+        return "not enough memory" + (f" ({text})" if text else "")
+    return f"{type(exc).__name__}: {text}" if text else f"{type(exc).__name__} (no details)"
+
+
+def _reason(exc: BaseException) -> str:
+    """``exc``'s own message, or ``_describe(exc)`` when it has none."""
+    text = str(exc).split(" If you trust the file", 1)[0].strip()
+    return text if text and not isinstance(exc, MemoryError) else _describe(exc)
+
+
+# Python objects json.loads may build per byte of these characters, at most (measured on
+# CPython: an empty dict costs 64 bytes and one of a few keys 184, a list 56 plus 8 per
+# item, a float 24, a small int 28, a string 49 plus its length).
+_JSON_COSTS = {ord("{"): 200, ord("["): 96, ord(","): 48, ord(":"): 64, ord('"'): 32}
+
+
+def _meta_cost(raw: np.ndarray) -> int:
+    """An upper bound, in bytes, of the memory parsing the ASCII JSON ``raw`` (uint8) takes:
+    the raw bytes, their decoded text and the parsed strings (3 bytes per byte) plus the
+    containers and values each structural character may start. Counted 256 KiB at a time."""
+    counts = np.zeros(256, dtype=np.int64)
+    for start in range(0, raw.size, 2**18):
+        counts += np.bincount(raw[start : start + 2**18], minlength=256)
+    if counts[128:].any():
+        return -1
+    return 3 * raw.size + sum(cost * int(counts[char]) for char, cost in _JSON_COSTS.items())
+
+
+def _check_meta_cost(raw: np.ndarray, where: str) -> None:
+    cost = _meta_cost(raw)
+    _require(cost >= 0, f"{where}: the metadata is not valid JSON: it holds non-ASCII bytes (numnet writes ASCII JSON).")
+    _require(cost <= _MAX_META_COST,
+             f"{where}: the metadata ({raw.size} bytes) could take up to {cost} bytes of memory to parse, more "
+             f"than the {_MAX_META_COST} allowed; genuine numnet metadata is rarely over a few MB.")
 
 
 # --- the layer registry ------------------------------------------------------------------
@@ -182,7 +233,7 @@ def _rng_from_state(state, what: str) -> np.random.Generator:
     try:
         bit_generator.state = restore(state)
     except (TypeError, ValueError, KeyError, OverflowError) as exc:
-        raise ModelFileError(f"{what}: invalid random generator state ({exc}).") from exc
+        raise ModelFileError(f"{what}: invalid random generator state ({_reason(exc)}).") from exc
     return np.random.Generator(bit_generator)
 
 
@@ -210,21 +261,9 @@ def _write_archive(fileobj, arrays: dict) -> None:
 
 
 def _atomic_write(path, arrays: dict) -> None:
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_archive(f, arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write the archive to a temporary file next to ``path`` and rename it over ``path``
+    (see ``_atomic.atomic_write``: umask or the replaced file's mode, orphan clean-up)."""
+    _atomic.atomic_write(path, lambda f: _write_archive(f, arrays))
 
 
 def _layer_weight_entries(layer, arrays: dict) -> list:
@@ -429,36 +468,43 @@ def _version() -> str:
 
 # --- reading -----------------------------------------------------------------------------
 class _Archive:
-    """The checked contents of a file: ``meta`` (parsed JSON) and lazily loaded arrays."""
+    """The checked contents of a file: ``meta`` (parsed JSON) and arrays read on demand.
+
+    The container is checked by ``_npz_reader.NpzReader`` (regular file, stored entries inside
+    the file, none overlapping another, CRC-32 per array) before anything but its directory
+    is read; every ``.npy`` header is then checked against its entry's size, so the arrays
+    a file can make numnet allocate add up to at most its size, and each is read straight
+    from the file into the array that keeps it.
+    """
 
     def __init__(self, path, expected_format: str) -> None:
         self.path = os.fspath(path)
-        with open(self.path, "rb") as f:
-            data = f.read()
         self.where = f"{self.path}"
         try:
-            zf = zipfile.ZipFile(io.BytesIO(data))
-            infos = zf.infolist()
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-            raise ModelFileError(
-                f"{self.where} is not a numnet file: not a readable .npz archive (truncated or corrupted?): {exc}"
-            ) from exc
-        self.headers = {}
-        for info in infos:
+            self.reader = _npz_reader.NpzReader(self.path)
+        except _npz_reader.ArchiveError as exc:
+            raise ModelFileError(f"{self.where} is not a numnet file: {exc}") from exc
+        try:
+            self._check_entries(expected_format)
+        except BaseException:
+            self.reader.close()
+            raise
+
+    def close(self) -> None:
+        self.reader.close()
+
+    def _check_entries(self, expected_format: str) -> None:
+        self.headers, self._entries, self._layouts = {}, {}, {}
+        for name, entry in self.reader.entries.items():
             _require(
-                _MEMBER.match(info.filename) is not None,
-                f"{self.where}: unexpected entry {info.filename[:100]!r} in the archive; numnet files hold only "
+                _MEMBER.match(name) is not None,
+                f"{self.where}: unexpected entry {name[:100]!r} in the archive; numnet files hold only "
                 "'meta', 'w<n>' and 'o<n>' arrays.",
             )
-            key = info.filename[:-4]
-            _require(key not in self.headers, f"{self.where}: the archive holds {key!r} twice.")
-            _require(
-                info.compress_type == zipfile.ZIP_STORED,
-                f"{self.where}: entry {key!r} is compressed; numnet writes uncompressed archives.",
-            )
-            self.headers[key] = self._read_header(zf, info)
+            key = name[:-4]
+            self._entries[key] = entry
+            self.headers[key] = self._read_header(key, entry)
         _require("meta" in self.headers, f"{self.where} is not a numnet file: it has no 'meta' entry.")
-        self.npz = np.load(io.BytesIO(data), allow_pickle=False)
         self.meta = self._read_meta()
         _require(isinstance(self.meta, dict), f"{self.where}: the metadata must be a JSON object.")
         fmt = self.meta.get("format")
@@ -481,40 +527,50 @@ class _Archive:
         _require(version >= 1, f"{self.where}: invalid format version {version}.")
         self.used: set[str] = set()
 
-    def _read_header(self, zf, info):
+    def _read_header(self, key, entry):
+        """``(shape, dtype)`` of an entry's ``.npy`` header, checked against the entry's size;
+        what reading the array needs is kept in ``_layouts``."""
         try:
-            with zf.open(info) as f:
-                major, minor = np.lib.format.read_magic(f)
-                if (major, minor) == (1, 0):
-                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-                elif (major, minor) == (2, 0):
-                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-                else:
-                    raise ValueError(f"unsupported .npy version {major}.{minor}")
-                header_size = f.tell()
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, TypeError, SyntaxError) as exc:
-            raise ModelFileError(f"{self.where}: entry {info.filename[:-4]!r} is not a valid array: {exc}") from exc
-        key = info.filename[:-4]
-        allowed = ("uint8",) if key == "meta" else _ARRAY_DTYPES
-        _require(dtype.name in allowed and not dtype.hasobject,
-                 f"{self.where}: entry {key!r} has dtype {dtype}; expected one of {allowed}.")
+            header_size, shape, fortran, dtype = self.reader.npy_header(entry)
+        except _npz_reader.ArchiveError as exc:
+            raise ModelFileError(f"{self.where}: entry {key!r} is not a valid array: {exc}") from exc
+        # Plain ifs, not _require: its message would be formatted for each of many entries.
+        if dtype not in (_META_DTYPES if key == "meta" else _WEIGHT_DTYPES):
+            allowed = ("uint8",) if key == "meta" else _ARRAY_DTYPES
+            raise ModelFileError(f"{self.where}: entry {key!r} has dtype {dtype}; expected one of {allowed}.")
         nbytes = math.prod(shape) * dtype.itemsize
-        _require(
-            nbytes == info.file_size - header_size,
-            f"{self.where}: entry {key!r} claims shape {shape} ({nbytes} bytes) but holds "
-            f"{info.file_size - header_size} bytes.",
-        )
+        if nbytes != entry.size - header_size:
+            raise ModelFileError(f"{self.where}: entry {key!r} claims shape {shape} ({nbytes} bytes) but holds "
+                                 f"{entry.size - header_size} bytes.")
         if key == "meta":
             _require(len(shape) == 1 and nbytes <= _MAX_META_BYTES,
-                     f"{self.where}: the metadata entry has shape {shape}; expected a 1-D byte array.")
-        return tuple(shape), dtype
+                     f"{self.where}: the metadata entry has shape {shape}; expected a 1-D byte array of at most "
+                     f"{_MAX_META_BYTES} bytes.")
+        self._layouts[key] = (header_size, fortran)
+        return shape, dtype
+
+    def _read(self, key, out=None) -> np.ndarray:
+        """The array of entry ``key``, read from the file into a new array or ``out``
+        (CRC-checked)."""
+        entry = self._entries[key]
+        (header_size, fortran), (shape, dtype) = self._layouts[key], self.headers[key]
+        usable = (out is not None and not fortran and out.shape == shape and out.dtype == dtype
+                  and out.flags.c_contiguous and out.flags.writeable)
+        if not usable:
+            out = np.empty(shape[::-1] if fortran else shape, dtype=dtype)
+        try:
+            self.reader.read_into(entry, header_size, out, self.reader.prefix(entry, header_size))
+        except _npz_reader.ArchiveError as exc:
+            raise ModelFileError(f"{self.where}: {exc}") from exc
+        return out.T if fortran else out
 
     def _read_meta(self):
-        raw = self.npz["meta"]
+        raw = self._read("meta")
+        _check_meta_cost(raw, self.where)
         try:
-            return json.loads(raw.tobytes().decode("utf-8"))
+            return json.loads(raw.tobytes())
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise ModelFileError(f"{self.where}: the metadata is not valid JSON: {exc}") from exc
+            raise ModelFileError(f"{self.where}: the metadata is not valid JSON: {_describe(exc)}") from exc
 
     def header(self, name, what: str):
         _require(isinstance(name, str) and name in self.headers and name != "meta",
@@ -522,10 +578,12 @@ class _Archive:
         _require(name not in self.used, f"{self.where}: array {name!r} is used twice.")
         return self.headers[name]
 
-    def array(self, name, what: str) -> np.ndarray:
+    def array(self, name, what: str, out: np.ndarray | None = None) -> np.ndarray:
+        """The array ``name``, read from the file; into ``out`` (an array of its shape and
+        dtype that the caller would otherwise discard) when given, saving an allocation."""
         self.header(name, what)
         self.used.add(name)
-        value = self.npz[name]
+        value = self._read(name, out)
         return value if value.flags.c_contiguous else value.copy()  # keeps 0-d arrays 0-d
 
 
@@ -596,7 +654,8 @@ def _make_layer(archive: _Archive, record, index: int, where: str, dtype: np.dty
     except ModelFileError:
         raise
     except Exception as exc:
-        raise ModelFileError(f"{what} ({class_name} {name!r:.80}) cannot be rebuilt from its config: {exc}") from exc
+        raise ModelFileError(f"{what} ({class_name} {name!r:.80}) cannot be rebuilt from its config: "
+                             f"{_reason(exc)}") from exc
     _require(layer.name == name, f"{what}: the layer came out named {layer.name!r}, not {name!r}.")
     source = _WeightSource(layer, record.get("weights", []), archive, dtype)
     layer.add_weight = source  # an instance attribute: shadows Layer.add_weight while building
@@ -867,7 +926,7 @@ def _restore_compile(archive: _Archive, model) -> None:
             want = (template.shape, template.dtype) if template is not None else (param.shape, param.dtype)
             _require((shape, dtype) == want, f"{where}: {what} has shape {shape} and dtype {dtype}; expected "
                                              f"shape {want[0]} and dtype {want[1]}.")
-            slots[slot] = archive.array(array_name, what)
+            slots[slot] = archive.array(array_name, what, out=template)
         _built(f"{where}", lambda: optimizer.check_slots(slots, f"optimizer state {layer_name!r:.80}/{param_name!r:.40}"))
         optimizer.state[(layer_name, param_name)] = slots
 
@@ -891,7 +950,10 @@ def load_model(path):
         raise
     except Exception as exc:  # anything else a damaged file can provoke
         where = archive.where if archive is not None else os.fspath(path)
-        raise ModelFileError(f"{where} is damaged or not a numnet model: {type(exc).__name__}: {exc}") from exc
+        raise ModelFileError(f"{where} is damaged or not a numnet model: {_describe(exc)}") from exc
+    finally:
+        if archive is not None:
+            archive.close()
 
 
 def load_weights(model, path) -> None:
@@ -929,4 +991,7 @@ def load_weights(model, path) -> None:
         raise
     except Exception as exc:
         where = archive.where if archive is not None else os.fspath(path)
-        raise ModelFileError(f"{where} is damaged or not a numnet weights file: {type(exc).__name__}: {exc}") from exc
+        raise ModelFileError(f"{where} is damaged or not a numnet weights file: {_describe(exc)}") from exc
+    finally:
+        if archive is not None:
+            archive.close()

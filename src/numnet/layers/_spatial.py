@@ -10,16 +10,20 @@ import math
 
 import numpy as np
 
+from . import _validate
+
 LAYOUT = "(N, H, W, C)"
 
 
 def pair(value, what: str, owner: str) -> tuple[int, int]:
-    """``3`` -> ``(3, 3)``; ``(3, 2)`` -> ``(3, 2)``; anything else but positive ints -> ValueError."""
+    """``3`` -> ``(3, 3)``; ``(3, 2)`` -> ``(3, 2)``; anything else but integers in
+    ``1 .. MAX_INT`` -> ValueError naming ``what``."""
     items = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
-    if len(items) != 2 or not all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in items
-    ):
-        raise ValueError(f"{owner} {what} must be a positive integer or a pair of them, got {value!r}.")
+    if len(items) != 2 or not all(_validate.is_int(v) and 0 < v <= _validate.MAX_INT for v in items):
+        raise ValueError(
+            f"{owner} {what} must be a positive integer or a pair of them (each at most {_validate.MAX_INT}), "
+            f"got {value!r:.80}."
+        )
     return int(items[0]), int(items[1])
 
 
@@ -62,19 +66,44 @@ def output_size(size: int, window: int, stride: int, padding: str):
     return out, total // 2, total - total // 2
 
 
+def _fields(window, dilation, what: str) -> str:
+    """The config fields that set a window's span, as a message names them."""
+    if what == "pool":
+        return f"pool_size {window[0]}x{window[1]}"
+    return f"kernel_size {window[0]}x{window[1]}, dilation_rate {dilation[0]}x{dilation[1]}"
+
+
 def plan(layer, shape, window, strides, dilation, padding, what: str):
-    """Output size and padding for an input of shape (H, W, C), or a ValueError saying
-    that the ``what`` (kernel / pool) is larger than the input."""
+    """Output size and padding for an input of shape (H, W, C), or a ValueError naming the
+    fields at fault when the ``what`` (kernel / pool) does not suit the input:
+
+    * ``padding="valid"``: the window must fit in the input;
+    * ``padding="same"``: along each axis a dilated kernel may reach at most twice the
+      input's size beyond its undilated size (``(k - 1) * d + 1 <= k + 2 * size``), and a
+      pool window at most ``2 * size + 1``. Beyond that the extra taps see only padding
+      (a pool's window already covers the whole input from every position), yet the
+      padded copy of the input would grow without bound: a dilation of 2500 on a 28x28
+      input would pad each image to 5028x5028 pixels.
+    """
     check_image_shape(layer, shape)
     effective = [(k - 1) * d + 1 for k, d in zip(window, dilation)]
+    name = f"{type(layer).__name__} {layer.name!r}"
+    if padding == "same":
+        limits = [(2 * s + 1) if what == "pool" else (k + 2 * s) for k, s in zip(window, shape[:2])]
+        if any(e > limit for e, limit in zip(effective, limits)):
+            raise ValueError(
+                f"{name}: with padding='same' the {what} spans {effective[0]}x{effective[1]} pixels "
+                f"({_fields(window, dilation, what)}), more than the input of {shape[0]}x{shape[1]} allows "
+                f"(at most {limits[0]}x{limits[1]}): the extra taps would see only padding. Use a smaller "
+                f"{'pool_size' if what == 'pool' else 'dilation_rate'}."
+            )
     rows = output_size(shape[0], effective[0], strides[0], padding)
     cols = output_size(shape[1], effective[1], strides[1], padding)
     if rows is None or cols is None:
         raise ValueError(
-            f"{type(layer).__name__} {layer.name!r}: the {what} spans {effective[0]}x{effective[1]} pixels "
-            f"(size {window[0]}x{window[1]}, dilation {dilation[0]}x{dilation[1]}) but the input is only "
-            f"{shape[0]}x{shape[1]} with padding='valid'. Use padding='same', a smaller {what}, or a "
-            "larger input."
+            f"{name}: the {what} spans {effective[0]}x{effective[1]} pixels "
+            f"({_fields(window, dilation, what)}) but the input is only {shape[0]}x{shape[1]} with padding='valid'. Use padding='same', "
+            f"a smaller {what}, or a larger input."
         )
     return rows, cols
 

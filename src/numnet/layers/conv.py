@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import initializers
-from . import _spatial
+from . import _spatial, _validate
 from .core import ActivatedLayer
 
 
@@ -48,15 +48,13 @@ class Conv2D(ActivatedLayer):
         name: str | None = None,
         **kwargs,
     ) -> None:
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
-            raise ValueError(f"Conv2D filters must be a positive integer, got {filters!r}.")
-        self.filters = int(filters)
+        self.filters = _validate.positive_int(filters, "filters", "Conv2D")
         self.kernel_size = _spatial.pair(kernel_size, "kernel_size", "Conv2D")
         self.strides = _spatial.pair(strides, "strides", "Conv2D")
         self.dilation_rate = _spatial.pair(dilation_rate, "dilation_rate", "Conv2D")
         self.padding = _spatial.padding_mode(padding, "Conv2D")
         super().__init__(activation, name=name, **kwargs)
-        self.use_bias = bool(use_bias)
+        self.use_bias = _validate.flag(use_bias, "use_bias", "Conv2D")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
 

@@ -6,20 +6,12 @@ import numpy as np
 
 from .. import activation_functions, initializers
 from .activation import Activation
+from . import _validate
 from .layer import Layer
 
 
 def _as_shape(shape) -> tuple:
-    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-        shape = (int(shape),)
-    if not isinstance(shape, (tuple, list)) or len(shape) == 0 or not all(
-        s is None or (isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0) for s in shape
-    ):
-        raise ValueError(
-            f"Input shape must be a non-empty tuple of positive integers (or None for a length that varies) "
-            f"without the batch dimension, e.g. (784,), (28, 28, 1) or (None, 16); got {shape!r}."
-        )
-    return tuple(None if s is None else int(s) for s in shape)
+    return _validate.shape(shape, "shape", "Input", allow_none=True)
 
 
 _INPUT_DTYPES = ("float32", "float64", "int32", "int64", "bool", "string")
@@ -38,7 +30,7 @@ class InputLayer(Layer):
         if sparse:
             raise ValueError("numnet has no sparse tensors: Input(sparse=True) is not supported; pass dense arrays.")
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
-                                       or batch_size <= 0):
+                                       or not 0 < batch_size <= _validate.MAX_INT):
             raise ValueError(f"Input batch_size must be a positive integer or None, got {batch_size!r}.")
         super().__init__(name=name or _unique_input_name(), **kwargs)
         self.shape = _as_shape(shape)
@@ -161,11 +153,11 @@ class Dense(ActivatedLayer):
         name: str | None = None,
         **kwargs,
     ) -> None:
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ValueError(f"Dense units must be a positive integer, got {units!r}.")
+        units = _validate.positive_int(units, "units", "Dense")
+        use_bias = _validate.flag(use_bias, "use_bias", "Dense")
         super().__init__(activation, name=name, **kwargs)
-        self.units = int(units)
-        self.use_bias = bool(use_bias)
+        self.units = units
+        self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
 

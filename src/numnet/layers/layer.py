@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import initializers
 from ..random import make_generator
+from . import _validate
 
 _name_counts: defaultdict[str, int] = defaultdict(int)
 
@@ -120,10 +121,13 @@ class Layer:
                  input_shape=None) -> None:
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"A layer name must be a non-empty string, got {name!r}.")
+        owner = type(self).__name__
+        trainable, dtype, seed = (_validate.flag(trainable, "trainable", owner), _validate.dtype(dtype, owner),
+                                  _validate.seed(seed, owner))
         # Keras 2's spelling: the first layer of a Sequential may carry the input shape itself.
-        if isinstance(input_shape, (int, np.integer)):
-            input_shape = (input_shape,)
-        self.requested_input_shape = None if input_shape is None else tuple(input_shape)
+        if input_shape is not None:
+            input_shape = _validate.shape(input_shape, "input_shape", owner)
+        self.requested_input_shape = input_shape
         self.name = name or _unique_name(_snake_case(type(self).__name__))
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
@@ -398,7 +402,10 @@ class Layer:
         into initializers."""
         config = dict(config)
         for key in [k for k in config if k.endswith("_initializer")]:
-            config[key] = initializers.deserialize(config[key])
+            try:
+                config[key] = initializers.deserialize(config[key])
+            except ValueError as exc:
+                raise ValueError(f"{cls.__name__} {key}: {exc}") from exc
         return cls(**config)
 
     # --- fused activations -----------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _validate
 from .layer import Layer
 
 
@@ -45,8 +46,9 @@ class Concatenate(_Merge):
     cannot be used). Backward splits ``dL/dy`` back into the inputs' pieces."""
 
     def __init__(self, axis: int = -1, **kwargs) -> None:
+        axis = _validate.axis(axis, "Concatenate")
         super().__init__(**kwargs)
-        self.axis = int(axis)
+        self.axis = axis
 
     def build(self, input_shape):
         self._check_many(input_shape)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import initializers
+from . import _validate
 from .layer import Layer
 
 
@@ -36,14 +37,16 @@ class _Normalization(Layer):
     def __init__(self, axis, epsilon, center, scale, beta_initializer, gamma_initializer, name, **kwargs):
         owner = type(self).__name__
         axes = list(axis) if isinstance(axis, (tuple, list)) else [axis]
-        if not axes or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
-            raise ValueError(f"{owner} axis must be an integer (or, for LayerNormalization, a list of them), got {axis!r}.")
-        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
-            raise ValueError(f"{owner} epsilon must be a positive number, got {epsilon!r}.")
+        if not axes or not all(_validate.is_int(a) and abs(a) <= _validate.MAX_INT for a in axes):
+            raise ValueError(
+                f"{owner} axis must be an integer (or, for LayerNormalization, a list of them), got {axis!r:.80}.")
+        epsilon = _validate.number(epsilon, "epsilon", owner, 0, 1e6, low_open=True,
+                                   wording="a positive number (at most 1e6)")
+        center, scale = _validate.flag(center, "center", owner), _validate.flag(scale, "scale", owner)
         super().__init__(name=name, **kwargs)
-        self.axis = axis if isinstance(axis, (int, np.integer)) else tuple(axes)
-        self.epsilon = float(epsilon)
-        self.center, self.scale = bool(center), bool(scale)
+        self.axis = int(axis) if _validate.is_int(axis) else tuple(int(a) for a in axes)
+        self.epsilon = epsilon
+        self.center, self.scale = center, scale
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
 
@@ -141,10 +144,9 @@ class BatchNormalization(_Normalization):
         name: str | None = None,
         **kwargs,
     ) -> None:
-        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-            raise ValueError(f"BatchNormalization axis must be an integer, got {axis!r}.")
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNormalization momentum must be a number in [0, 1], got {momentum!r}.")
+        if not _validate.is_int(axis):
+            raise ValueError(f"BatchNormalization axis must be an integer, got {axis!r:.80}.")
+        momentum = _validate.number(momentum, "momentum", "BatchNormalization", 0, 1)
         super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer, name, **kwargs)
         self.momentum = float(momentum)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)

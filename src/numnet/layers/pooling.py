@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _spatial
+from . import _spatial, _validate
 from .layer import Layer
 
 
@@ -219,7 +219,7 @@ class _GlobalPool2D(Layer):
 
     def __init__(self, keepdims: bool = False, name: str | None = None, **kwargs) -> None:
         super().__init__(name=name, **kwargs)
-        self.keepdims = bool(keepdims)
+        self.keepdims = _validate.flag(keepdims, "keepdims", type(self).__name__)
 
     def build(self, input_shape) -> None:
         _spatial.check_image_shape(self, input_shape)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..random import make_generator
+from . import _validate
 from .layer import Layer
 
 
@@ -19,10 +20,10 @@ class Dropout(Layer):
     """
 
     def __init__(self, rate: float, seed=None, name: str | None = None, **kwargs) -> None:
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating, np.integer)) or not 0 <= rate < 1:
-            raise ValueError(f"Dropout rate must be a number in [0, 1), the fraction of inputs to drop; got {rate!r}.")
+        rate = _validate.number(rate, "rate", "Dropout", 0, 1, high_open=True,
+                                wording="a number in [0, 1) (the fraction of inputs to drop)")
         super().__init__(name=name, seed=seed, **kwargs)
-        self.rate = float(rate)
+        self.rate = rate
 
     def forward(self, input, training=False):
         if not self.built:

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from . import _validate
 from .layer import Layer
 
 
@@ -36,12 +37,12 @@ class Reshape(Layer):
         if (
             not isinstance(shape, (tuple, list))
             or not shape
-            or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and (s > 0 or s == -1) for s in shape)
+            or not all(_validate.is_int(s) and (0 < s <= _validate.MAX_INT or s == -1) for s in shape)
             or list(shape).count(-1) > 1
         ):
             raise ValueError(
                 f"Reshape target_shape must be a tuple of positive integers with at most one -1, "
-                f"without the batch dimension, e.g. (7, 7, 64) or (-1, 16); got {target_shape!r}."
+                f"without the batch dimension, e.g. (7, 7, 64) or (-1, 16); got {target_shape!r:.80}."
             )
         super().__init__(name=name, **kwargs)
         self.target_shape = tuple(int(s) for s in shape)

@@ -23,6 +23,16 @@ def numeric_array(name: str, value) -> np.ndarray:
         array = np.asarray(value)
     except (ValueError, TypeError) as exc:
         raise TypeError(f"{name} must be a numeric array; it could not be converted: {exc}") from exc
+    if array.dtype.kind not in "biuf" and hasattr(value, "columns") and hasattr(value, "dtypes"):
+        columns = list(zip(value.columns, value.dtypes))
+        # A table (a pandas DataFrame) whose columns' dtypes differ: name a non-numeric
+        # column, or convert numeric ones (bool and float give an object array) to one dtype.
+        for column, dtype in columns:
+            if getattr(dtype, "kind", "O") not in "biuf":
+                raise TypeError(f"{name} must hold numbers (bool, int or float), but its column {column!r:.80} has "
+                                f"dtype {dtype}; convert or drop that column.")
+        if columns:
+            array = np.asarray(value, dtype=np.result_type(*[dtype for _, dtype in columns]))
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold numbers (bool, int or float), got an array of dtype {array.dtype}.")
     if array.ndim == 0:
@@ -206,10 +216,13 @@ def as_sample_weights(model, targets: list, sample_weight, class_weight) -> list
                                  f"non-negative weights; key {label!r} is not one.")
             if not valid_weight:
                 raise ValueError(f"class_weight must map class indices to non-negative weights, got {label!r}: {w!r}.")
-        table = np.ones(max(limit, int(classes.max(initial=0)) + 1))
+        table = np.ones(limit)  # never sized by the labels: y = [1e9] must not allocate 8 GB
         for label, w in class_weight.items():
             table[label] = w
-        weights = table[classes]
+        # Labels outside the table (a one-unit output trained on other values) keep weight 1.
+        inside = (classes >= 0) & (classes < limit)
+        weights = np.ones(len(classes))
+        weights[inside] = table[classes[inside]]
         per_output[0] = weights if per_output[0] is None else per_output[0] * weights
     if all(w is None for w in per_output):
         return None
