@@ -118,17 +118,30 @@ class Step:
         list aligned with ``sources`` (or None when nobody needs it)."""
         layer = self.layer
         layer.needs_input_error = need_input_error
-        state = run.states.pop(index, None)
+        state = run.states.pop(index, None) if run.states else None
+        skip_activation = self.preactivation is not None or self.fused_output
+        if state is None and layer._grad_pass is not gradient_pass:  # the common case: one call
+            input_error = layer.backward_preactivation(error) if skip_activation else layer.backward(error)
+            layer._grad_pass = gradient_pass
+            attributes = layer.__dict__
+            attributes.pop("input", None)
+            attributes.pop("output", None)
+        else:
+            input_error = self._backward_again(layer, state, error, gradient_pass, skip_activation)
+        if not need_input_error or input_error is None:
+            return None
+        return input_error if self.as_list else [input_error]
+
+    @staticmethod
+    def _backward_again(layer, state, error, gradient_pass, skip_activation):
+        """Backward of a call that kept its own cache (``state``) and / or of a layer that
+        already received a gradient in this pass (the gradients add up)."""
         replaced = None if state is None else call_state.put(layer, state)
         try:
-            if layer._grad_pass is gradient_pass:  # a second call of this layer in this pass
+            earlier = None
+            if layer._grad_pass is gradient_pass:
                 earlier = {k: layer.grads[k].copy() for k in layer.params if k in layer.grads}
-            else:
-                earlier = None
-            if self.preactivation is not None or self.fused_output:
-                input_error = layer.backward_preactivation(error)
-            else:
-                input_error = layer.backward(error)
+            input_error = layer.backward_preactivation(error) if skip_activation else layer.backward(error)
             layer._grad_pass = gradient_pass
             if earlier:
                 for key, value in earlier.items():
@@ -138,17 +151,15 @@ class Step:
                 call_state.restore(layer, replaced)
             else:
                 _release(layer)
-        if not need_input_error or input_error is None:
-            return None
-        return input_error if self.as_list else [input_error]
+        return input_error
 
 
 def _release(layer) -> None:
     """Drop a finished call's ``input`` / ``output`` (a seed-style layer's cache), so that
     ``layer.input`` / ``layer.output`` mean the symbolic tensors again."""
     attributes = layer.__dict__
-    attributes.pop("_call_input", None)
-    attributes.pop("_call_output", None)
+    attributes.pop("input", None)
+    attributes.pop("output", None)
 
 
 class ModelStep(Step):
@@ -270,32 +281,33 @@ class Plan:
         for slot, error in zip(self.output_slots, output_errors):
             if error is not None:
                 errors[slot] = error if errors[slot] is None else errors[slot] + error
-        values = run.values
-        for index in range(len(self.steps) - 1, -1, -1):
-            step = self.steps[index]
+        values, steps, states = run.values, self.steps, run.states
+        for index in range(len(steps) - 1, -1, -1):
+            step = steps[index]
             targets = step.targets
             if step.returns_list:
                 error = [errors[t] for t in targets]
                 if all(e is None for e in error):
-                    run.states.pop(index, None)
+                    states.pop(index, None)
                     continue
                 error = [np.zeros_like(values[t]) if e is None else e for t, e in zip(targets, error)]
+                for t in targets:
+                    errors[t] = None
             else:
-                error = errors[targets[0]]
+                target = targets[0]
+                error = errors[target]
                 if error is None:
-                    run.states.pop(index, None)
+                    states.pop(index, None)
                     continue
-            for t in targets:
-                errors[t] = None  # free it as soon as it is used
-            need = need_input_errors or not step.fed_by_inputs
-            input_errors = step.backward(run, index, error, gradient_pass, need)
+                errors[target] = None  # free it as soon as it is used
+            input_errors = step.backward(run, index, error, gradient_pass, need_input_errors or not step.fed_by_inputs)
             if input_errors is None:
                 continue
             for source, part in zip(step.sources, input_errors):
-                if part is None:
-                    continue
-                # Not in place: a layer may hand the same array to several inputs (Add).
-                errors[source] = part if errors[source] is None else errors[source] + part
+                if part is not None:
+                    # Not in place: a layer may hand the same array to several inputs (Add).
+                    previous = errors[source]
+                    errors[source] = part if previous is None else previous + part
         if not need_input_errors:
             return None
         return [errors[s] for s in self.input_slots]

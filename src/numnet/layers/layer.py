@@ -75,25 +75,19 @@ _ABSENT = object()
 class _CallValue:
     """``layer.input`` / ``layer.output``. A seed-style layer assigns them in ``forward``
     (``self.input = x``) and reads them in ``backward``: inside a call they are that
-    call's arrays. Outside any call they are the symbolic tensors of the layer's one call
-    in a graph, as in Keras (``Model(model.input, layer.output)`` builds a feature
-    extractor); the plan drops the arrays when a call ends."""
+    call's arrays (plain instance attributes: no cost). Outside any call they are the
+    symbolic tensors of the layer's one call in a graph, as in Keras
+    (``Model(model.input, layer.output)`` builds a feature extractor): the plan drops a
+    finished call's arrays, and this (non-data) descriptor answers when the instance has
+    none."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self.key = f"_call_{kind}"
 
     def __get__(self, layer, owner=None):
         if layer is None:
             return self
-        value = layer.__dict__.get(self.key, _ABSENT)
-        return layer._symbolic_io(self.kind) if value is _ABSENT else value
-
-    def __set__(self, layer, value) -> None:
-        layer.__dict__[self.key] = value
-
-    def __delete__(self, layer) -> None:
-        layer.__dict__.pop(self.key, None)
+        return layer._symbolic_io(self.kind)
 
 
 def _compatible(built, shape) -> bool:
@@ -277,8 +271,8 @@ class Layer:
         else:
             out = self.forward(inputs, **kwargs)
         if not training:  # nothing will run backward: input / output mean the symbolic ones again
-            self.__dict__.pop("_call_input", None)
-            self.__dict__.pop("_call_output", None)
+            self.__dict__.pop("input", None)
+            self.__dict__.pop("output", None)
         return out
 
     def _call_symbolic(self, inputs, training, kwargs):

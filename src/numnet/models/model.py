@@ -182,6 +182,8 @@ class Model(Trainer, Layer):
         """``(path, layer)`` for every layer that holds weights itself (not a model), once each,
         in call order; ``path`` is the layer's name, prefixed by the names of the nested
         models it sits in (``"encoder/dense"``). Optimizer state and saved weights use it."""
+        if not any(getattr(layer, "_is_model", False) for layer in self.layers):
+            return [(layer.name, layer) for layer in self.layers]  # no nesting: the common case
         found, seen = [], set()
         pending = [iter([("", layer) for layer in self.layers])]  # depth first, without recursion
         while pending:

@@ -56,10 +56,10 @@ def _check_optimizer_argument(optimizer, loss) -> None:
 class CompiledOutput:
     """One output's loss (a ``Loss`` or None), weight, metrics and log prefix."""
 
-    __slots__ = ("name", "index", "shape", "loss", "weight", "metrics", "prefix", "fused", "loss_sum")
+    __slots__ = ("name", "index", "shape", "loss", "weight", "metrics", "prefix", "fused", "loss_sum", "dtype")
 
-    def __init__(self, name, index, shape, loss, weight, metrics, prefix):
-        self.name, self.index, self.shape = name, index, shape
+    def __init__(self, name, index, shape, loss, weight, metrics, prefix, dtype=None):
+        self.name, self.index, self.shape, self.dtype = name, index, shape, dtype
         self.loss, self.weight, self.metrics, self.prefix = loss, weight, metrics, prefix
         self.fused = None
         self.loss_sum = 0.0
@@ -121,7 +121,7 @@ class CompiledLoss:
             n_units = shape[-1] if shape else None
             built = [metrics_module.get(m, loss_.name if loss_ else None, n_units) for m in ms]
             prefix = f"{n}_" if several else ""
-            output = CompiledOutput(n, i, shape, loss_, float(w), built, prefix)
+            output = CompiledOutput(n, i, shape, loss_, float(w), built, prefix, model.dtype)
             if loss_ is not None and not loss_.from_logits:
                 output.fused = loss_.fused_gradient(activation)
             self.outputs.append(output)

@@ -40,10 +40,22 @@ def numeric_array(name: str, value) -> np.ndarray:
     return array
 
 
-def check_finite(name: str, array: np.ndarray) -> None:
+def check_finite(name: str, array: np.ndarray, dtype=None) -> None:
+    """NaN / inf, or (with ``dtype``, the model's) values that become inf once cast to it
+    (float64 data holding 1e39 for a float32 model): refused before training starts."""
+    if array.dtype.kind != "f" or not array.size:
+        return
     # min and max are NaN / inf exactly when some element is, without a temporary array.
-    if array.dtype.kind == "f" and array.size and not (np.isfinite(array.min()) and np.isfinite(array.max())):
+    low, high = array.min(), array.max()
+    if not (np.isfinite(low) and np.isfinite(high)):
         raise ValueError(f"{name} contains NaN or infinite values; clean or impute them before training.")
+    if dtype is not None and np.dtype(dtype).itemsize < array.dtype.itemsize:
+        largest = np.finfo(dtype).max
+        if low < -largest or high > largest:
+            raise ValueError(
+                f"{name} holds values up to {max(abs(float(low)), abs(float(high))):.3g}, which are infinite in the "
+                f"model's {np.dtype(dtype).name} (largest {float(largest):.3g}); scale the data first."
+            )
 
 
 def _fits(expected, got) -> bool:
@@ -98,7 +110,7 @@ def as_inputs(model, x, name: str = "x", check_values: bool = True) -> list[np.n
                 + (f" For one sample, add the batch axis: {label}[None]." if one_sample else "")
             )
         if check_values:
-            check_finite(label, array)
+            check_finite(label, array, model.dtype)
         arrays.append(array)
     lengths = {len(a) for a in arrays}
     if len(lengths) > 1:
@@ -132,7 +144,7 @@ def _as_target(output, y, n_samples: int, name: str) -> np.ndarray:
     y = numeric_array(name, y)
     if len(y) != n_samples:
         raise ValueError(f"x has {n_samples} samples but {name} has {len(y)}; they must match.")
-    check_finite(name, y)
+    check_finite(name, y, output.dtype)
     output_shape = output.shape
     loss = output.loss.name
     if loss == "sparse_categorical_cross_entropy":

@@ -12,12 +12,15 @@ class Snapshot:
         self.weights = model.get_weights()
         optimizer = model.optimizer
         self.iterations = optimizer.iterations
-        self.state = {k: {s: a.copy() for s, a in slots.items()} for k, slots in optimizer.state.items()}
+        self.state = {k: {s: np.array(a, copy=True) for s, a in slots.items()} for k, slots in optimizer.state.items()}
 
     def restore(self, model) -> None:
         model.set_weights(self.weights)
-        model.optimizer.iterations = self.iterations
-        model.optimizer.state = {k: {s: a.copy() for s, a in slots.items()} for k, slots in self.state.items()}
+        optimizer = model.optimizer
+        optimizer.iterations = self.iterations
+        optimizer.state = {k: {s: np.array(a, copy=True) for s, a in slots.items()} for k, slots in self.state.items()}
+        if hasattr(optimizer, "_flat"):
+            optimizer._flat = None  # the flat state buffers are rebuilt from the restored state
 
 
 def weights_finite(model) -> bool:

@@ -7,6 +7,10 @@ The per-batch loop then only indexes, casts and calls the step.
 
 from __future__ import annotations
 
+import signal
+import threading
+from contextlib import contextmanager
+
 import numpy as np
 
 from .. import callbacks as callbacks_module
@@ -74,8 +78,63 @@ def _validation(model, validation_data, validation_split, xs, ys, weights, n):
     return None, train_index
 
 
-def fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0, validation_data=None,
-        callbacks=None, verbose=1, class_weight=None, sample_weight=None):
+class _Interrupts:
+    """Ctrl-C during ``fit`` takes effect between two steps, so the model is exactly as after
+    the last completed step (weights, optimizer state and iterations, BatchNorm statistics).
+    A second Ctrl-C interrupts at once. Only in the main thread (where Python delivers
+    SIGINT); elsewhere nothing changes."""
+
+    def __init__(self) -> None:
+        self.pending = False
+
+    def _handler(self, signum, frame):
+        if self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    @contextmanager
+    def deferred(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = signal.signal(signal.SIGINT, self._handler)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def check(self, epoch: int, batch: int) -> None:
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt(
+                f"Training interrupted at epoch {epoch + 1}, after batch {batch + 1}; the model is exactly as "
+                "after that step."
+            )
+
+
+def _fit_lock(model) -> threading.Lock:
+    lock = model.__dict__.get("_fit_lock")
+    if lock is None:
+        lock = model.__dict__.setdefault("_fit_lock", threading.Lock())
+    return lock
+
+
+def fit(model, x, y, **kwargs):
+    """``Model.fit``: one ``fit`` at a time per model (a second, from another thread, is a
+    RuntimeError: two loops stepping one optimizer would corrupt it)."""
+    lock = _fit_lock(model)
+    if not lock.acquire(blocking=False):
+        raise RuntimeError(f"Model {model.name!r} is already being trained by another fit() call; numnet trains a "
+                           "model in one fit at a time (use a copy of the model for a second run).")
+    try:
+        with _Interrupts().deferred() as interrupts:
+            return _fit(model, x, y, interrupts=interrupts, **kwargs)
+    finally:
+        lock.release()
+
+
+def _fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0, validation_data=None,
+         callbacks=None, verbose=1, class_weight=None, sample_weight=None, interrupts=None):
     from .trainer import NonFiniteLoss
 
     model._require_compiled("fit")
@@ -116,6 +175,8 @@ def fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0
         for epoch in range(epochs):
             hooks.on_epoch_begin(epoch, {})
             progress.begin_epoch(epoch)
+            if epoch:
+                snapshot = Snapshot(model)
             compiled.reset()
             order = model.rng.permutation(train_index) if shuffle else train_index
             logs = {}
@@ -128,33 +189,38 @@ def fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0
                 try:
                     logs = model.train_step(data)
                 except NonFiniteLoss as exc:
+                    # The step changed nothing: the model is as after the last finite step.
                     loss = exc.loss
-                    if not weights_finite(model):
-                        snapshot.restore(model)
                     if quiet_on_nan:
                         hooks.on_batch_end(batch, {"loss": loss})
                         if verbose:
-                            print(f"Loss became {loss} at epoch {epoch + 1}, batch {batch + 1}: training stopped "
-                                  "(TerminateOnNaN); the model keeps its last finite weights.")
+                            print(f"{exc.what[0].upper()}{exc.what[1:]} at epoch {epoch + 1}, batch {batch + 1}: "
+                                  "training stopped (TerminateOnNaN); the model keeps the weights of its last "
+                                  "finite step.")
                         model.stop_training = True
                         break
                     lr = model.optimizer.current_learning_rate
                     raise FloatingPointError(
-                        f"The loss became {loss} at epoch {epoch + 1}, batch {batch + 1}. Training stopped and "
-                        f"the model keeps its last finite weights. Try a lower learning rate (now {lr:g}), "
-                        "scaling the inputs, or checking the targets."
+                        f"{exc.what[0].upper()}{exc.what[1:]} at epoch {epoch + 1}, batch {batch + 1}. Training "
+                        f"stopped and the model keeps the weights, optimizer state and statistics of its last "
+                        f"finite step. Try a lower learning rate (now {lr:g}), scaling the inputs, or checking "
+                        "the targets."
                     ) from None
                 completed += 1
+                if interrupts is not None:
+                    interrupts.check(epoch, batch)
                 if batch % SNAPSHOT_EVERY == SNAPSHOT_EVERY - 1 and weights_finite(model):
                     snapshot = Snapshot(model)
                 if hooks.wants_batches:
                     hooks.on_batch_end(batch, {"loss": logs["loss"]})
                 progress.batch(compiled.results)
-            if completed == n_batches and not weights_finite(model):
-                # The epoch's last update overflowed: no later loss would reveal it.
+            if completed == n_batches and not (weights_finite(model) and model.optimizer.state_finite()):
+                # An update overflowed although its gradient was finite (a learning rate near the
+                # largest accepted, or an accumulator such as Adagrad's that grew over many steps).
                 snapshot.restore(model)
-                message = (f"The weights became NaN or infinite in the update at epoch {epoch + 1}, batch "
-                           f"{n_batches}; the model keeps its last finite weights.")
+                message = (f"The weights or the optimizer state became NaN or infinite during epoch {epoch + 1}; "
+                           f"the model is back at its last snapshot (taken every {SNAPSHOT_EVERY} steps and at the "
+                           "start of the epoch).")
                 if not quiet_on_nan:
                     raise FloatingPointError(f"{message} Try a lower learning rate (now "
                                              f"{model.optimizer.current_learning_rate:g}) or scaling the inputs.")
