@@ -83,7 +83,7 @@ class _Recurrent(Layer):
         self.go_backwards = bool(go_backwards)
         self.stateful = bool(stateful)
         self.states = None  # the final states of the last call (what stateful carries over)
-        self._x = None
+        self._xs = None
 
     # --- building --------------------------------------------------------------------------
     def build(self, input_shape) -> None:
