@@ -17,13 +17,15 @@ def _generators(layer):
     return [l._rng for l in layers if isinstance(getattr(l, "_rng", None), np.random.Generator)]
 
 
-def numeric_check(layer, call, arrays, errors_of=None, unused=(), n_directions=3, step=1e-6, seed=0):
+def numeric_check(layer, call, arrays, errors_of=None, unused=(), zero=(), n_directions=3, step=1e-6, seed=0):
     """Largest relative error over ``arrays`` and ``layer.params``.
 
     ``call(arrays) -> output or list of outputs`` runs the layer's forward on ``arrays``
     (float64 copies made here); ``errors_of(backward(...)) -> list`` gives the analytic
     error for each of ``arrays`` (None: not checked); default: the result itself, listed.
     Outputs whose index is in ``unused`` get no error (None is passed to backward).
+    Tensors named in ``zero`` (e.g. ``"param:key_bias"``, whose gradient is exactly zero)
+    must have a zero analytic gradient and directional derivatives below 1e-8 instead.
     The layer must be built; it is cast to float64.
     """
     rng = np.random.default_rng(seed)
@@ -58,6 +60,8 @@ def numeric_check(layer, call, arrays, errors_of=None, unused=(), n_directions=3
         assert grad.shape == target.shape, (name, grad.shape, target.shape)
         floor = 0.01 * float(np.linalg.norm(grad)) / np.sqrt(max(grad.size, 1))
         worst = 0.0
+        if name in zero:
+            assert np.abs(grad).max() < 1e-12, (name, np.abs(grad).max())
         for _ in range(n_directions):
             d = rng.standard_normal(target.shape)
             d /= np.linalg.norm(d)
@@ -66,6 +70,10 @@ def numeric_check(layer, call, arrays, errors_of=None, unused=(), n_directions=3
             target -= 2 * step * d
             minus = loss()
             target += step * d
-            worst = max(worst, relative_error(float(np.sum(grad * d)), (plus - minus) / (2 * step), floor))
+            numeric = (plus - minus) / (2 * step)
+            if name in zero:
+                assert abs(numeric) < 1e-8, (name, numeric)
+                continue
+            worst = max(worst, relative_error(float(np.sum(grad * d)), numeric, floor))
         errors[name] = worst
     return max(errors.values()), errors

@@ -3,9 +3,10 @@
 
 Masks: an ``attention_mask (batch, Tq, Tk)`` is True where query ``i`` may attend to key
 ``j``. Input masks combine with it as in Keras: ``query_mask[:, :, None] & value_mask[:, None, :]``
-(and the key mask), and ``use_causal_mask`` adds ``j <= i``. Disallowed scores get
-``-1e9`` added before the softmax, so a row with no allowed key becomes uniform (Keras's
-behaviour; no NaN).
+(and the key mask), and ``use_causal_mask`` adds ``j <= i``. Disallowed scores are
+replaced by ``-1e9`` before the softmax: they get weight 0 (exactly) and no gradient, and
+a row with no allowed key becomes uniform (Keras's
+behaviour in float32; no NaN).
 """
 
 from __future__ import annotations
@@ -75,17 +76,20 @@ def combined_mask(layer, batch, tq, tk, query_mask=None, value_mask=None, key_ma
 
 
 def masked_softmax(scores, mask):
-    """Softmax over the last axis with ``-1e9`` added where ``mask`` (broadcastable) is False."""
+    """Softmax over the last axis with the scores replaced by ``-1e9`` where ``mask``
+    (broadcastable) is False."""
     if mask is not None:
-        scores = scores - _LARGE_NEGATIVE * ~mask
+        scores = np.where(mask, scores, -_LARGE_NEGATIVE)
     e = np.exp(scores - scores.max(axis=-1, keepdims=True))
     e /= e.sum(axis=-1, keepdims=True)
     return e
 
 
-def softmax_backward(p, dp):
-    """``dL/dscores`` for ``p = softmax(scores)`` and ``dp = dL/dp`` (the added mask is constant)."""
-    return p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+def softmax_backward(p, dp, mask=None):
+    """``dL/dscores`` for ``p = masked_softmax(scores, mask)`` and ``dp = dL/dp``; zero
+    where ``mask`` is False (those scores were replaced by a constant)."""
+    ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+    return ds if mask is None else np.where(mask, ds, 0.0)
 
 
 class MultiHeadAttention(Layer):
@@ -192,7 +196,7 @@ class MultiHeadAttention(Layer):
         if self.use_bias:
             y += self.params["output_bias"]
         y = y.reshape(b, tq, -1)
-        self._cache = (arrays, q, k, v, p, drop, o)
+        self._cache = (arrays, q, k, v, p, drop, o, None if allowed is None else allowed[:, None])
         self._return_scores = bool(return_attention_scores)
         self.output = [y, p] if return_attention_scores else y
         return self.output
@@ -200,7 +204,7 @@ class MultiHeadAttention(Layer):
     def backward(self, output_error):
         if self._cache is None:
             raise RuntimeError(f"MultiHeadAttention {self.name!r}: call forward(inputs) before backward(output_error).")
-        arrays, q, k, v, p, drop, o = self._cache
+        arrays, q, k, v, p, drop, o, allowed = self._cache
         if self._return_scores:
             if not isinstance(output_error, (list, tuple)) or len(output_error) != 2:
                 raise ValueError(f"MultiHeadAttention {self.name!r} returned [output, scores]: backward expects "
@@ -222,7 +226,7 @@ class MultiHeadAttention(Layer):
             dp *= drop
         if dscores is not None:
             dp += dscores
-        ds = softmax_backward(p, dp)
+        ds = softmax_backward(p, dp, allowed)
         scale = 1.0 / math.sqrt(self.key_dim)
         dq = (ds @ k) * scale
         dk = ds.transpose(0, 1, 3, 2) @ q  # q already carries the scale
@@ -332,7 +336,7 @@ class Attention(Layer):
         qmask = None if masks[0] is None else masks[0][:, :, None].astype(y.dtype)
         if qmask is not None:
             y *= qmask
-        self._cache = (arrays, p, drop, th, qmask)
+        self._cache = (arrays, p, drop, th, qmask, allowed)
         self._return_scores = bool(return_attention_scores)
         self.output = [y, p] if return_attention_scores else y
         return self.output
@@ -340,7 +344,7 @@ class Attention(Layer):
     def backward(self, output_error):
         if self._cache is None:
             raise RuntimeError(f"Attention {self.name!r}: call forward(inputs) before backward(output_error).")
-        arrays, p, drop, th, qmask = self._cache
+        arrays, p, drop, th, qmask, allowed = self._cache
         if self._return_scores:
             if not isinstance(output_error, (list, tuple)) or len(output_error) != 2:
                 raise ValueError(f"Attention {self.name!r} returned [output, scores]: backward expects a list of "
@@ -360,7 +364,7 @@ class Attention(Layer):
             dp *= drop
         if dscores is not None:
             dp = dp + dscores
-        ds = softmax_backward(p, dp)
+        ds = softmax_backward(p, dp, allowed)
         scale = self._scale()
         if self.score_mode == "dot":
             raw = query @ key.transpose(0, 2, 1)
