@@ -78,25 +78,75 @@ def recurrent_activation_name(activation, what: str, owner: str) -> str:
 
 def activate_(name: str, v: np.ndarray) -> np.ndarray:
     """``v = f(v)`` in place (``v`` may be a strided view) and return ``v``.
-    sigmoid as ``(1 + tanh(v / 2)) / 2``: one transcendental call, never overflows."""
+
+    sigmoid as ``1 / (1 + exp(-v))`` and tanh as ``2 sigmoid(2 v) - 1``: numpy's exp is
+    vectorised, its tanh is not (the exp form is 2-3x faster, to within 2 ulp of 1 in
+    absolute terms). ``exp`` may overflow to inf, which gives the right limit (0 or -1):
+    callers run under ``np.errstate(over="ignore")``.
+    """
     if name == "tanh":
-        np.tanh(v, out=v)
+        v *= -2
+        _reciprocal_one_plus_exp(v)
+        v *= 2
+        v -= 1
     elif name == "sigmoid":
-        v *= 0.5
-        np.tanh(v, out=v)
-        v *= 0.5
-        v += 0.5
+        np.negative(v, out=v)
+        _reciprocal_one_plus_exp(v)
     elif name == "relu":
         np.maximum(v, 0, out=v)
     return v
 
 
-def derivative(name: str, y: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """``g * f'(x)`` written with ``y = f(x)``: a new array."""
+def _reciprocal_one_plus_exp(v):
+    np.exp(v, out=v)
+    v += 1
+    np.reciprocal(v, out=v)
+
+
+def slope(name: str, y: np.ndarray) -> np.ndarray:
+    """``f'(x)`` written with ``y = f(x)``: a new array of ``y``'s shape."""
     if name == "tanh":
-        return g * (1 - y * y)
+        return 1 - y * y
     if name == "sigmoid":
-        return g * y * (1 - y)
+        return y * (1 - y)
     if name == "relu":
-        return g * (y > 0)
-    return g.copy()
+        return (y > 0).astype(y.dtype)
+    return np.ones_like(y)
+
+
+class GateActivation:
+    """The activations of ``len(names)`` contiguous gate blocks of width ``units``,
+    applied in place to a row block ``z (batch, len(names) * units)``.
+
+    When every block is tanh or sigmoid: ``sigmoid(x) = 1 / (1 + exp(-x))`` and
+    ``tanh(x) = 2 sigmoid(2x) - 1``, so one ``exp``, ``+ 1`` and reciprocal over the whole
+    row block, then ``2 s - 1`` on the tanh blocks. The factors -1 / -2 are folded into
+    the weights by the caller (``scale``: exact, powers of two), so ``z`` arrives
+    pre-scaled. Otherwise ``scale`` is None and each block is activated on its own.
+    Run under ``np.errstate(over="ignore")`` (see ``activate_``).
+    """
+
+    def __init__(self, names, units: int) -> None:
+        self.names, self.units = tuple(names), units
+        self.fast = all(n in ("tanh", "sigmoid") for n in self.names)
+        self.scale = None
+        if self.fast:
+            self.scale = np.concatenate([np.full(units, -1.0 if n == "sigmoid" else -2.0) for n in self.names])
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        u = self.units
+        if self.fast:
+            _reciprocal_one_plus_exp(z)
+            if all(n == "tanh" for n in self.names):
+                z *= 2
+                z -= 1
+                return z
+            for k, name in enumerate(self.names):
+                if name == "tanh":
+                    block = z[:, k * u : (k + 1) * u]
+                    block *= 2
+                    block -= 1
+            return z
+        for k, name in enumerate(self.names):
+            activate_(name, z[:, k * u : (k + 1) * u])
+        return z

@@ -156,11 +156,13 @@ class _Recurrent(Layer):
         if self._dp is not None:
             xs *= self._dp
         self._xs, self._mask, self._shape = xs, mask, (n, t, f)
-        xw = xs.reshape(t * n, f) @ self.params["kernel"]
-        xw = xw.reshape(t, n, -1)
+        scale = self._column_scale()
+        kernel = self.params["kernel"] if scale is None else self.params["kernel"] * scale.astype(dtype)
+        xw = (xs.reshape(t * n, f) @ kernel).reshape(t, n, -1)
         if self.use_bias:
-            xw += self._input_bias()
-        final = self._loop(xw, states, mask)  # subclasses store their caches on self
+            xw += self._input_bias() if scale is None else self._input_bias() * scale.astype(dtype)
+        with np.errstate(over="ignore"):  # exp overflowing to inf gives the right gate limit
+            final = self._loop(xw, states, mask)  # subclasses store their caches on self
         if self.stateful:
             self.states = [s.copy() for s in final]
         seq_out = self._hs[1:]
@@ -173,6 +175,15 @@ class _Recurrent(Layer):
 
     def _input_bias(self):
         return self.params["bias"]
+
+    def _column_scale(self):
+        """Per-column factors (G*U,) folded into the kernels so that the gates arrive
+        pre-scaled for ``GateActivation``'s one-tanh form, or None."""
+        return None
+
+    def _scaled(self, array):
+        scale = self._column_scale()
+        return array if scale is None else array * scale.astype(array.dtype)
 
     def _check_states(self, states, batch):
         if isinstance(states, np.ndarray):
@@ -275,8 +286,7 @@ class SimpleRNN(_Recurrent):
     """Fully connected recurrence: ``h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)``.
 
     Weights: ``kernel (features, U)``, ``recurrent_kernel (U, U)``, ``bias (U,)``; the output
-    at each step is ``h_t``. ``recurrent_activation`` is not used (Keras has no such
-    argument for SimpleRNN; it is accepted for symmetry and ignored in the config).
+    at each step is ``h_t``. (Keras's SimpleRNN has no ``recurrent_activation``.)
     """
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
@@ -286,31 +296,38 @@ class SimpleRNN(_Recurrent):
         super().__init__(units, activation, "sigmoid", use_bias, kernel_initializer, recurrent_initializer,
                          bias_initializer, dropout, recurrent_dropout, return_sequences, return_state,
                          go_backwards, stateful, seed, name, **kwargs)
+        self._gate = seq.GateActivation([self.activation], self.units)
+
+    def _column_scale(self):
+        return self._gate.scale
 
     def _loop(self, xw, states, mask):
         t = len(xw)
         hs = np.empty((t + 1,) + states[0].shape, dtype=xw.dtype)
         hs[0] = states[0]
-        rk = self.params["recurrent_kernel"]
+        rk = self._scaled(self.params["recurrent_kernel"])
+        product = np.empty_like(hs[0])
         for k in range(t):
             a = xw[k]
-            a += self._recurrent_input(hs[k]) @ rk
-            seq.activate_(self.activation, a)
+            np.matmul(self._recurrent_input(hs[k]), rk, out=product)
+            a += product
+            self._gate(a)
             hs[k + 1] = a if mask is None else np.where(mask[k], a, hs[k])
         self._acts, self._hs = xw, hs
         return [hs[t]]
 
     def _loop_backward(self, dys, carry):
         acts, hs, mask = self._acts, self._hs, self._mask
-        rk_t = self.params["recurrent_kernel"].T
-        d_pre = np.empty_like(acts)
+        rk_t = np.ascontiguousarray(self.params["recurrent_kernel"].T)
+        d_pre = seq.slope(self.activation, acts)  # f'(a) for every step; times dL/dh below
         dh = carry[0]
         for k in range(len(acts) - 1, -1, -1):
             if dys is not None:
                 dh = dh + dys[k]
             (dh,), keep = self._split(mask, k, dh)
-            d_pre[k] = seq.derivative(self.activation, acts[k], dh)
-            dh = d_pre[k] @ rk_t
+            d = d_pre[k]
+            d *= dh
+            dh = d @ rk_t
             if self._rdp is not None:
                 dh *= self._rdp
             if keep is not None:
@@ -349,58 +366,78 @@ class LSTM(_Recurrent):
         if self.use_bias and self.unit_forget_bias:
             self.params["bias"][self.units : 2 * self.units] = 1
 
+    def _column_scale(self):
+        return self._gate().scale
+
+    def _gate(self):
+        return seq.GateActivation([self.recurrent_activation, self.recurrent_activation, self.activation,
+                                   self.recurrent_activation], self.units)
+
     def _loop(self, xw, states, mask):
         t, u = len(xw), self.units
         hs = np.empty((t + 1,) + states[0].shape, dtype=xw.dtype)
         cs = np.empty_like(hs)
         tanh_c = np.empty((t,) + states[0].shape, dtype=xw.dtype)
         hs[0], cs[0] = states
-        rk = self.params["recurrent_kernel"]
-        act, ract = self.activation, self.recurrent_activation
+        rk = self._scaled(self.params["recurrent_kernel"])
+        gate, act = self._gate(), self.activation
+        product = np.empty_like(xw[0])
+        ig = np.empty_like(hs[0])
         for k in range(t):
             z = xw[k]
-            z += self._recurrent_input(hs[k]) @ rk
-            seq.activate_(ract, z[:, : 2 * u])  # i, f
-            seq.activate_(act, z[:, 2 * u : 3 * u])  # g
-            seq.activate_(ract, z[:, 3 * u :])  # o
-            c = z[:, u : 2 * u] * cs[k]
-            c += z[:, :u] * z[:, 2 * u : 3 * u]
-            tc = seq.activate_(act, c.copy())
-            tanh_c[k] = tc
-            h = tc * z[:, 3 * u :]
-            if mask is None:
-                cs[k + 1], hs[k + 1] = c, h
-            else:
-                cs[k + 1] = np.where(mask[k], c, cs[k])
-                hs[k + 1] = np.where(mask[k], h, hs[k])
+            np.matmul(self._recurrent_input(hs[k]), rk, out=product)
+            z += product
+            gate(z)  # i, f, g, o in place
+            c = cs[k + 1]
+            np.multiply(z[:, u : 2 * u], cs[k], out=c)
+            np.multiply(z[:, :u], z[:, 2 * u : 3 * u], out=ig)
+            c += ig
+            tc = tanh_c[k]
+            np.copyto(tc, c)
+            seq.activate_(act, tc)
+            h = hs[k + 1]
+            np.multiply(tc, z[:, 3 * u :], out=h)
+            if mask is not None:
+                np.copyto(c, cs[k], where=~mask[k])
+                np.copyto(h, hs[k], where=~mask[k])
         self._acts, self._hs, self._cs, self._tanh_c = xw, hs, cs, tanh_c
         return [hs[t], cs[t]]
 
     def _loop_backward(self, dys, carry):
         acts, cs, tanh_c, mask = self._acts, self._cs, self._tanh_c, self._mask
+        t, n = acts.shape[:2]
         u = self.units
         act, ract = self.activation, self.recurrent_activation
-        rk_t = self.params["recurrent_kernel"].T
-        d_pre = np.empty_like(acts)
+        rk_t = np.ascontiguousarray(self.params["recurrent_kernel"].T)
+        # Everything that does not depend on the recurrence, for all steps at once:
+        # dL/d(pre-activation) of i, f, g = dL/dc_t * factor, of o = dL/dh_t * factor, and
+        # dL/dc_t gains dL/dh_t * o * act'(c_t).
+        gates = acts.reshape(t, n, 4, u)
+        i, f, g, o = gates[:, :, 0], gates[:, :, 1], gates[:, :, 2], gates[:, :, 3]
+        factor = np.empty_like(gates)
+        np.multiply(g, seq.slope(ract, i), out=factor[:, :, 0])
+        np.multiply(cs[:-1], seq.slope(ract, f), out=factor[:, :, 1])
+        np.multiply(i, seq.slope(act, g), out=factor[:, :, 2])
+        np.multiply(tanh_c, seq.slope(ract, o), out=factor[:, :, 3])
+        h_to_c = o * seq.slope(act, tanh_c)
+        d_pre = factor  # overwritten step by step with the gradients themselves
         dh, dc = carry
-        for k in range(len(acts) - 1, -1, -1):
+        for k in range(t - 1, -1, -1):
             if dys is not None:
                 dh = dh + dys[k]
             (dh, dc), keep = self._split(mask, k, dh, dc)
-            z, d = acts[k], d_pre[k]
-            i, f, g, o = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
-            dc = dc + seq.derivative(act, tanh_c[k], dh * o)
-            d[:, 3 * u :] = seq.derivative(ract, o, dh * tanh_c[k])
-            d[:, :u] = seq.derivative(ract, i, dc * g)
-            d[:, u : 2 * u] = seq.derivative(ract, f, dc * cs[k])
-            d[:, 2 * u : 3 * u] = seq.derivative(act, g, dc * i)
-            dc = dc * f
-            dh = d @ rk_t
+            dc = dc + dh * h_to_c[k]
+            d = d_pre[k]
+            d[:, :3] *= dc[:, None, :]
+            d[:, 3] *= dh
+            dc = dc * f[k]
+            dh = d.reshape(n, 4 * u) @ rk_t
             if self._rdp is not None:
                 dh *= self._rdp
             if keep is not None:
                 dh += keep[0]
                 dc += keep[1]
+        d_pre = d_pre.reshape(t, n, 4 * u)
         prev = self._recurrent_input(self._hs[:-1]).reshape(-1, u)
         self.grads["recurrent_kernel"] = prev.T @ d_pre.reshape(-1, 4 * u)
         return d_pre, [dh, dc]
@@ -437,29 +474,37 @@ class GRU(_Recurrent):
     def _input_bias(self):
         return self.params["bias"][0] if self.reset_after else self.params["bias"]
 
+    def _gate(self):
+        return seq.GateActivation([self.recurrent_activation, self.recurrent_activation], self.units)
+
+    def _column_scale(self):
+        scale = self._gate().scale
+        return None if scale is None else np.concatenate([scale, np.ones(self.units)])
+
     def _loop(self, xw, states, mask):
         t, u = len(xw), self.units
         hs = np.empty((t + 1,) + states[0].shape, dtype=xw.dtype)
         hs[0] = states[0]
         # rec_h: reset_after, h_{t-1} @ rk_h + recurrent bias; else r * h_{t-1} (what the product saw).
         rec_h = np.empty((t,) + states[0].shape, dtype=xw.dtype)
-        rk = self.params["recurrent_kernel"]
+        rk = self._scaled(self.params["recurrent_kernel"])
         rk_zr, rk_h = np.ascontiguousarray(rk[:, : 2 * u]), np.ascontiguousarray(rk[:, 2 * u :])
-        rbias = self.params["bias"][1] if self.use_bias and self.reset_after else None
-        act, ract = self.activation, self.recurrent_activation
+        rbias = self._scaled(self.params["bias"][1]) if self.use_bias and self.reset_after else None
+        gate, act = self._gate(), self.activation
+        rec = np.empty_like(xw[0])
         for k in range(t):
             a, hd = xw[k], self._recurrent_input(hs[k])
             if self.reset_after:
-                rec = hd @ rk
+                np.matmul(hd, rk, out=rec)
                 if rbias is not None:
                     rec += rbias
                 a[:, : 2 * u] += rec[:, : 2 * u]
-                seq.activate_(ract, a[:, : 2 * u])
+                gate(a[:, : 2 * u])
                 rec_h[k] = rec[:, 2 * u :]
                 a[:, 2 * u :] += a[:, u : 2 * u] * rec_h[k]
             else:
                 a[:, : 2 * u] += hd @ rk_zr
-                seq.activate_(ract, a[:, : 2 * u])
+                gate(a[:, : 2 * u])
                 np.multiply(a[:, u : 2 * u], hd, out=rec_h[k])
                 a[:, 2 * u :] += rec_h[k] @ rk_h
             hh = seq.activate_(act, a[:, 2 * u :])
@@ -472,38 +517,52 @@ class GRU(_Recurrent):
 
     def _loop_backward(self, dys, carry):
         acts, hs, rec_h, mask = self._acts, self._hs, self._rec_h, self._mask
+        t, n = acts.shape[:2]
         u = self.units
         act, ract = self.activation, self.recurrent_activation
         rk = self.params["recurrent_kernel"]
-        rk_t = rk.T
+        rk_t = np.ascontiguousarray(rk.T)
         rk_zr_t, rk_h_t = np.ascontiguousarray(rk[:, : 2 * u].T), np.ascontiguousarray(rk[:, 2 * u :].T)
-        d_pre = np.empty_like(acts)  # dL/d(input-side pre-activations)
+        gates = acts.reshape(t, n, 3, u)
+        z, r, hh = gates[:, :, 0], gates[:, :, 1], gates[:, :, 2]
+        # The factors that do not depend on the recurrence, for all steps at once:
+        # dL/d(pre z) = dL/dh (h_prev - hh) z', dL/d(pre hh) = dL/dh (1 - z) hh', and
+        # dL/d(pre r) = dL/d(pre hh) * rec_h * r' (reset_after) or (dL/d(r h) . h_prev) r'.
+        factor = np.empty_like(gates)
+        np.multiply(hs[:-1] - hh, seq.slope(ract, z), out=factor[:, :, 0])
+        r_slope = seq.slope(ract, r)
+        if self.reset_after:
+            np.multiply(rec_h, r_slope, out=factor[:, :, 1])
+        else:
+            np.multiply(self._recurrent_input(hs[:-1]), r_slope, out=factor[:, :, 1])
+        np.multiply(1 - z, seq.slope(act, hh), out=factor[:, :, 2])
+        d_pre = factor  # overwritten step by step with the gradients themselves
         d_rec = np.empty_like(acts) if self.reset_after else None  # dL/d(h @ rk + recurrent bias)
         dh = carry[0]
-        for k in range(len(acts) - 1, -1, -1):
+        for k in range(t - 1, -1, -1):
             if dys is not None:
                 dh = dh + dys[k]
             (dh,), keep = self._split(mask, k, dh)
-            a, d = acts[k], d_pre[k]
-            z, r, hh = a[:, :u], a[:, u : 2 * u], a[:, 2 * u :]
-            d[:, :u] = seq.derivative(ract, z, dh * (hs[k] - hh))
-            d[:, 2 * u :] = seq.derivative(act, hh, dh * (1 - z))
+            d = d_pre[k]
+            d[:, 0] *= dh
+            d[:, 2] *= dh
             if self.reset_after:
-                d[:, u : 2 * u] = seq.derivative(ract, r, d[:, 2 * u :] * rec_h[k])
+                d[:, 1] *= d[:, 2]
                 dr = d_rec[k]
-                dr[:, : 2 * u] = d[:, : 2 * u]
-                np.multiply(d[:, 2 * u :], r, out=dr[:, 2 * u :])
+                dr[:, : 2 * u] = d[:, :2].reshape(n, 2 * u)
+                np.multiply(d[:, 2], r[k], out=dr[:, 2 * u :])
                 dhd = dr @ rk_t
             else:
-                q = d[:, 2 * u :] @ rk_h_t  # dL/d(r * h_{t-1})
-                d[:, u : 2 * u] = seq.derivative(ract, r, q * self._recurrent_input(hs[k]))
-                dhd = d[:, : 2 * u] @ rk_zr_t
-                dhd += q * r
+                q = d[:, 2] @ rk_h_t  # dL/d(r * h_{t-1})
+                d[:, 1] *= q
+                dhd = d[:, :2].reshape(n, 2 * u) @ rk_zr_t
+                dhd += q * r[k]
             if self._rdp is not None:
                 dhd *= self._rdp
-            dh = dh * z + dhd
+            dh = dh * z[k] + dhd
             if keep is not None:
                 dh += keep[0]
+        d_pre = d_pre.reshape(t, n, 3 * u)
         prev = self._recurrent_input(hs[:-1]).reshape(-1, u)
         if self.reset_after:
             self.grads["recurrent_kernel"] = prev.T @ d_rec.reshape(-1, 3 * u)
