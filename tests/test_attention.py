@@ -127,6 +127,17 @@ def test_masked_keys_get_zero_weight_and_masks_combine():
     np.testing.assert_array_equal(layer.compute_mask([vmask, None]), vmask)
 
 
+@pytest.mark.parametrize("layer", [MultiHeadAttention(2, 3, seed=0, dtype=np.float64), Attention(dtype=np.float64)])
+def test_post_padding_masked_keys_changes_no_output(layer):
+    rng = np.random.default_rng(5)
+    q, v = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 5, 3))
+    vmask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+    y = layer.forward([q, v], mask=[None, vmask])
+    padded = np.concatenate([v, rng.standard_normal((2, 3, 3))], axis=1)
+    longer = np.concatenate([vmask, np.zeros((2, 3), bool)], axis=1)
+    np.testing.assert_allclose(layer.forward([q, padded], mask=[None, longer]), y, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize(
     "kwargs, call",
     [

@@ -73,7 +73,8 @@ def test_embedding_default_initializer_and_mask_zero():
     masked = Embedding(5, 2, mask_zero=True)
     masked.forward(ids)
     np.testing.assert_array_equal(masked.compute_mask(None), ids != 0)
-    assert Embedding(5, 2).compute_mask(None, ids=ids) is None
+    assert Embedding(5, 2).compute_mask(None, inputs=ids) is None
+    np.testing.assert_array_equal(Embedding(5, 2, mask_zero=True).compute_mask(None, inputs=ids), ids != 0)
 
 
 def test_embedding_refuses_bad_ids_and_changes_nothing():
@@ -107,6 +108,7 @@ def test_masking_zeroes_padding_steps_and_makes_a_mask():
     zero.forward(x)
     np.testing.assert_array_equal(zero.compute_mask(None), [[True, False, True], [True, True, True]])
     np.testing.assert_array_equal(zero.compute_mask(keep), [[True, False, True], [False, True, False]])
+    np.testing.assert_array_equal(Masking(-1.0).compute_mask(None, inputs=x), keep)
     result = check_layer(Masking(mask_value=0.5), np.random.default_rng(0).standard_normal((2, 4, 3)))
     assert result.max_relative_error < 1e-6
     with pytest.raises(TypeError, match="mask_value must be a number"):
@@ -155,6 +157,7 @@ def test_conv1d_causal_output_never_sees_the_future_and_time_may_vary():
     assert layer.forward(rng.standard_normal((3, 4, 2))).shape == (3, 4, 2)
     assert layer.compute_output_shape((None, 2)) == (None, 2)
     assert layer.compute_mask(np.ones((1, 10), bool)) is None
+    np.testing.assert_array_equal(layer.forward(x, mask=np.zeros((1, 10), bool)), y)  # accepted, ignored
 
 
 def test_conv1d_errors_change_nothing():
@@ -291,6 +294,21 @@ def test_config_round_trip(layer):
     assert rebuilt.get_config() == config
     assert _builtin_layers()[type(layer).__name__] is type(layer)
     assert getattr(numnet, type(layer).__name__) is type(layer)
+
+
+def test_every_sequence_layer_is_exported_and_registered():
+    import numnet.layers as layers
+
+    names = ["Attention", "AveragePooling1D", "Bidirectional", "Conv1D", "Cropping1D", "Embedding",
+             "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GRU", "LSTM", "Masking", "MaxPooling1D",
+             "MultiHeadAttention", "RepeatVector", "SimpleRNN", "TimeDistributed", "UpSampling1D", "ZeroPadding1D"]
+    for name in names:
+        cls = getattr(layers, name)
+        assert getattr(numnet, name) is cls and name in layers.__all__
+        assert _builtin_layers()[name] is cls
+    assert layers.MaxPool1D is MaxPooling1D and layers.AvgPool1D is AveragePooling1D
+    assert layers.GlobalMaxPool1D is GlobalMaxPooling1D and layers.GlobalAvgPool1D is GlobalAveragePooling1D
+    assert numnet.utils.pad_sequences is pad_sequences
 
 
 # --- pad_sequences ----------------------------------------------------------------------------

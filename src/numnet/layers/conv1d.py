@@ -88,6 +88,10 @@ class Conv1D(ActivatedLayer):
     def compute_mask(self, input_mask):
         return None
 
+    def forward(self, input, training=False, mask=None):
+        """``activation(z)``; a mask is accepted and ignored (Conv1D does not propagate one)."""
+        return super().forward(input, training=training)
+
     def forward_preactivation(self, input, training=False):
         x = seq.check_sequence(self, input)
         if not self.built:

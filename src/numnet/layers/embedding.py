@@ -42,12 +42,12 @@ class Embedding(Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
 
-    def compute_mask(self, input_mask=None, ids=None):
-        """``ids != 0`` with ``mask_zero`` (for the ids of the last call when ``ids`` is not
-        given), else None."""
+    def compute_mask(self, input_mask=None, inputs=None):
+        """``inputs != 0`` with ``mask_zero`` (the ids of the last call when ``inputs`` is
+        not given), else None."""
         if not self.mask_zero:
             return None
-        ids = self._ids if ids is None else self._as_ids(ids)
+        ids = self._ids if inputs is None else self._as_ids(inputs)
         return None if ids is None else ids != 0
 
     def _as_ids(self, ids) -> np.ndarray:
@@ -112,10 +112,10 @@ class Masking(Layer):
         self.mask_value = float(mask_value)
         self._keep = None
 
-    def compute_mask(self, input_mask=None, x=None):
-        """``any(x != mask_value, axis=-1)`` for ``x`` (the last call's input when not
-        given), combined with ``input_mask`` if any."""
-        keep = self._keep if x is None else np.any(np.asarray(x) != self.mask_value, axis=-1)
+    def compute_mask(self, input_mask=None, inputs=None):
+        """``any(inputs != mask_value, axis=-1)`` (for the last call's input when ``inputs``
+        is not given), combined with ``input_mask`` if any."""
+        keep = self._keep if inputs is None else np.any(np.asarray(inputs) != self.mask_value, axis=-1)
         if keep is None:
             return input_mask
         return keep if input_mask is None else keep & input_mask
