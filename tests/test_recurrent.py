@@ -336,3 +336,17 @@ def test_orthogonal_initializer():
     assert initializers.deserialize(initializers.serialize(initializers.Orthogonal(2.0))).gain == 2.0
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         initializers.Orthogonal()((3,), rng)
+
+
+def test_loading_weights_from_a_file_keeps_the_lstm_bias(tmp_path):
+    # unit_forget_bias is part of the initializer: a loaded bias must not be reset to 1.
+    import numnet as nn
+
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 20, (6, 5)).astype(np.float32)
+    model = nn.Sequential([nn.Input((5,)), nn.Embedding(20, 4, seed=0), nn.LSTM(3, seed=1), nn.Dense(2, seed=2)])
+    model.layers[-2].params["bias"][...] = rng.standard_normal(12)
+    model.save(tmp_path / "lstm.npz")
+    restored = nn.load_model(tmp_path / "lstm.npz")
+    np.testing.assert_array_equal(restored.layers[-2].params["bias"], model.layers[-2].params["bias"])
+    np.testing.assert_array_equal(restored.predict(ids), model.predict(ids))

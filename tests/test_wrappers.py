@@ -177,3 +177,35 @@ def test_config_round_trip(layer):
     a, b = layer.forward(x), rebuilt.forward(x)
     for u, v in zip(a if isinstance(a, list) else [a], b if isinstance(b, list) else [b]):
         np.testing.assert_array_equal(u, v)
+
+
+def test_seeded_bidirectional_directions_start_apart_and_reproducibly():
+    a = Bidirectional(LSTM(3, seed=7))
+    a.build_for((None, 2))
+    assert not np.allclose(a.params["forward_kernel"], a.params["backward_kernel"])
+    b = Bidirectional.from_config(a.get_config())
+    b.build_for((None, 2))
+    for u, v in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(u, v)
+
+
+def test_models_with_sequence_layers_save_and_load_exactly(tmp_path):
+    import numnet as nn
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 6, 3)).astype(np.float32)
+    model = nn.Sequential([
+        nn.Input((6, 3)),
+        nn.Bidirectional(nn.LSTM(4, return_sequences=True, seed=0)),
+        nn.TimeDistributed(nn.Dense(3, seed=1)),
+        nn.Conv1D(2, 2, padding="causal", seed=2),
+        nn.GlobalAveragePooling1D(),
+        nn.Dense(2, seed=3),
+    ])
+    model.compile(loss="mse", optimizer="adam")
+    model.fit(x, rng.standard_normal((8, 2)).astype(np.float32), epochs=2, batch_size=4, verbose=0)
+    model.save(tmp_path / "seq.npz")
+    restored = nn.load_model(tmp_path / "seq.npz")
+    np.testing.assert_array_equal(restored.predict(x), model.predict(x))
+    for a, b in zip(restored.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -34,6 +34,20 @@ from . import _sequence as seq
 from .layer import Layer
 
 
+class _UnitForgetBias(initializers.Initializer):
+    """LSTM's bias start: ``initializer`` everywhere but the forget block ``[U, 2U)``, which is 1.
+    An initializer (not a change made after building) so that weights loaded from a file
+    are never overwritten."""
+
+    def __init__(self, initializer, units: int) -> None:
+        self.initializer, self.units = initializer, units
+
+    def sample(self, shape, rng):
+        bias = np.asarray(self.initializer.sample(shape, rng), dtype=np.float64)
+        bias[self.units : 2 * self.units] = 1.0
+        return bias
+
+
 class _Recurrent(Layer):
     """Shared by SimpleRNN, LSTM and GRU: arguments, weights, masks, states, dropout and
     the layout changes; subclasses implement ``_loop`` and ``_loop_backward``.
@@ -97,7 +111,10 @@ class _Recurrent(Layer):
         self.add_weight("kernel", (input_shape[-1], g), self.kernel_initializer)
         self.add_weight("recurrent_kernel", (self.units, g), self.recurrent_initializer)
         if self.use_bias:
-            self.add_weight("bias", self._bias_shape(), self.bias_initializer)
+            self.add_weight("bias", self._bias_shape(), self._bias_initializer())
+
+    def _bias_initializer(self):
+        return self.bias_initializer
 
     def _bias_shape(self):
         return (self._GATES * self.units,)
@@ -361,10 +378,10 @@ class LSTM(_Recurrent):
         super().__init__(units, *args, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
 
-    def build(self, input_shape) -> None:
-        super().build(input_shape)
-        if self.use_bias and self.unit_forget_bias:
-            self.params["bias"][self.units : 2 * self.units] = 1
+    def _bias_initializer(self):
+        if self.unit_forget_bias:
+            return _UnitForgetBias(self.bias_initializer, self.units)
+        return self.bias_initializer
 
     def _column_scale(self):
         return self._gate().scale

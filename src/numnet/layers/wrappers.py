@@ -30,6 +30,26 @@ class _Wrapper(Layer):
     def _inner(self) -> list[tuple[str, Layer]]:
         raise NotImplementedError
 
+    def _build_inner(self, prefix: str, layer: Layer, input_shape) -> None:
+        """Build ``layer``; when a file supplies the weights (numnet's loader shadows this
+        wrapper's ``add_weight``), the inner layer's weights come through the wrapper's
+        ``add_weight`` under their prefixed names."""
+        outer = self
+
+        def add_weight(name, shape, initializer="zeros", trainable=True):
+            if "add_weight" in vars(outer):
+                value = outer.add_weight(prefix + name, shape, initializer, trainable)
+                (layer.params if trainable else layer.buffers)[name] = value
+                return value
+            return Layer.add_weight(layer, name, shape, initializer, trainable)
+
+        layer.dtype = self.dtype or np.float32
+        layer.add_weight = add_weight
+        try:
+            layer.build_for(input_shape)
+        finally:
+            del layer.__dict__["add_weight"]
+
     def _collect(self) -> None:
         self.params = {prefix + k: v for prefix, layer in self._inner() for k, v in layer.params.items()}
         self.buffers = {prefix + k: v for prefix, layer in self._inner() for k, v in layer.buffers.items()}
@@ -62,7 +82,9 @@ class Bidirectional(_Wrapper):
     of both halves is input step ``t``. ``return_state`` appends the forward layer's
     states, then the backward layer's. A mask is given to both halves. Weights: the
     forward layer's, then the backward layer's (Keras's order). ``backward_layer`` may be
-    given (a recurrent layer with ``go_backwards`` opposite to ``layer``'s).
+    given (a recurrent layer with ``go_backwards`` opposite to ``layer``'s); otherwise the
+    copy's ``seed``, when ``layer`` has an integer one, is derived from it (so the two
+    directions do not start from the same weights).
     ``initial_state`` is a list of the forward states followed by the backward states.
     """
 
@@ -84,8 +106,12 @@ class Bidirectional(_Wrapper):
         super().__init__(name=name, **kwargs)
         self.merge_mode = merge_mode
         self.forward_layer = _rebuild(layer, name=f"forward_{layer.name}")
+        # A seeded layer's copy gets a seed of its own, so the two directions start apart.
+        seed = layer.seed
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            seed = int(np.random.SeedSequence([int(seed), 1]).generate_state(1)[0])
         self.backward_layer = backward_layer if backward_layer is not None else _rebuild(
-            layer, name=f"backward_{layer.name}", go_backwards=not layer.go_backwards)
+            layer, name=f"backward_{layer.name}", go_backwards=not layer.go_backwards, seed=seed)
         self._given_backward = backward_layer is not None
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
@@ -96,10 +122,8 @@ class Bidirectional(_Wrapper):
         return [("forward_", self.forward_layer), ("backward_", self.backward_layer)]
 
     def build(self, input_shape) -> None:
-        dtype = self.dtype or np.float32
-        for _, layer in self._inner():
-            layer.dtype = dtype
-            layer.build_for(tuple(input_shape))
+        for prefix, layer in self._inner():
+            self._build_inner(prefix, layer, tuple(input_shape))
         self._collect()
 
     def compute_output_shape(self, input_shape):
@@ -230,8 +254,7 @@ class TimeDistributed(_Wrapper):
         if len(input_shape) < 2:
             raise ValueError(f"TimeDistributed {self.name!r} expects inputs (batch, time, ...), got "
                              f"(batch, {', '.join(map(str, input_shape))}).")
-        self.layer.dtype = self.dtype or np.float32
-        self.layer.build_for(input_shape[1:])
+        self._build_inner("", self.layer, input_shape[1:])
         self._collect()
 
     def compute_output_shape(self, input_shape):
