@@ -125,6 +125,9 @@ def test_masked_keys_get_zero_weight_and_masks_combine():
     _, p = layer.forward([q, v], attention_mask=np.zeros((1, 3, 3), bool), return_attention_scores=True)
     np.testing.assert_allclose(p, 1 / 3, rtol=1e-12)
     np.testing.assert_array_equal(layer.compute_mask([vmask, None]), vmask)
+    # Keras's keyword form gives the same as the list.
+    np.testing.assert_array_equal(layer.forward([q, v], value_mask=vmask, use_causal_mask=True),
+                                  layer.forward([q, v], mask=[None, vmask], use_causal_mask=True))
 
 
 @pytest.mark.parametrize("layer", [MultiHeadAttention(2, 3, seed=0, dtype=np.float64), Attention(dtype=np.float64)])

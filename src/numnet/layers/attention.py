@@ -165,8 +165,13 @@ class MultiHeadAttention(Layer):
         return flat.reshape(x.shape[0], x.shape[1], self.num_heads, -1).transpose(0, 2, 1, 3)
 
     def forward(self, inputs, training=False, mask=None, attention_mask=None,
-                return_attention_scores=False, use_causal_mask=False):
+                return_attention_scores=False, use_causal_mask=False,
+                query_mask=None, value_mask=None, key_mask=None):
+        """``mask`` is the list of the inputs' masks; ``query_mask`` / ``value_mask`` /
+        ``key_mask`` (Keras's keywords) give them one by one instead."""
         arrays = _inputs(self, inputs)
+        if mask is None and any(m is not None for m in (query_mask, value_mask, key_mask)):
+            mask = [query_mask, value_mask, key_mask][: len(arrays)]
         if not self.built:
             self.build_for([a.shape[1:] for a in arrays])
         expected = [self.params["query_kernel"].shape[0], self.params["value_kernel"].shape[0],

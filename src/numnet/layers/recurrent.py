@@ -147,7 +147,6 @@ class _Recurrent(Layer):
         n, t, f = x.shape
         mask = seq.check_mask(self, mask, n, t)
         dtype = np.result_type(x.dtype, self.params["kernel"].dtype)
-        self._given_initial_state = initial_state is not None
         if initial_state is not None:
             states = self._check_states(initial_state, n)
         elif self.stateful and self.states is not None:
@@ -155,6 +154,7 @@ class _Recurrent(Layer):
         else:
             states = [np.zeros((n, self.units), dtype=dtype) for _ in range(self._STATES)]
         states = [s.astype(dtype, copy=False) for s in states]
+        self._given_initial_state = initial_state is not None
 
         # Time-major, in processing order.
         xs = x[:, ::-1] if self.go_backwards else x
