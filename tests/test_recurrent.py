@@ -108,6 +108,10 @@ GRAD_CASES = [
     (GRU, {}),
     (GRU, {"reset_after": False, "return_sequences": True}),
     (GRU, {"go_backwards": True, "recurrent_activation": "tanh"}),
+    # Activations outside the one-exp fast path (each gate block activated on its own).
+    (LSTM, {"activation": "relu", "return_sequences": True}),
+    (GRU, {"activation": "linear", "recurrent_activation": "sigmoid", "reset_after": False}),
+    (SimpleRNN, {"activation": "sigmoid"}),
 ]
 
 
