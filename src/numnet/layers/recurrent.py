@@ -10,9 +10,14 @@ How the work is split (the layers are as fast as the recurrence allows):
   ``XW = x @ kernel + bias`` done before the loop, time-major ``(time, batch, G*U)`` so each
   step reads one contiguous block;
 * each step does only the recurrent product ``h @ recurrent_kernel`` and the gates, in
-  place in ``XW`` (which then holds the activated gates backward needs);
-* backward runs the loop in reverse, writing ``dL/d(pre-activations)`` of all steps into one
-  array; the weight gradients are then each one product summed over time and batch
+  place in ``XW`` (which then holds the activated gates backward needs); with tanh /
+  sigmoid gates that is one ``exp`` pass over the step's whole gate block, the factors
+  -1 / -2 of ``sigmoid(x) = 1 / (1 + exp(-x))`` and ``tanh(x) = 2 sigmoid(2x) - 1`` being
+  folded into copies of the weights (``_sequence.GateActivation``);
+* backward first computes, for all steps at once, every factor of the gate gradients that
+  does not depend on the recurrence (the activations' slopes times the other gates), then
+  runs the loop in reverse, turning those factors in place into ``dL/d(pre-activations)``;
+  the weight gradients are then each one product summed over time and batch
   (``x^T dXW``, ``h_prev^T dREC``), and ``dL/dx = dXW @ kernel^T`` one more.
 
 Masks (``mask (batch, time)``, True = real step): at a masked step the state and the
@@ -187,7 +192,7 @@ class _Recurrent(Layer):
             output = np.ascontiguousarray(seq_out.transpose(1, 0, 2))
         else:
             output = final[0].copy()
-        self.output = [output, *final] if self.return_state else output
+        self.output = [output, *(s.copy() for s in final)] if self.return_state else output
         return self.output
 
     def _input_bias(self):
@@ -195,7 +200,7 @@ class _Recurrent(Layer):
 
     def _column_scale(self):
         """Per-column factors (G*U,) folded into the kernels so that the gates arrive
-        pre-scaled for ``GateActivation``'s one-tanh form, or None."""
+        pre-scaled for ``GateActivation``'s one-exp form, or None."""
         return None
 
     def _scaled(self, array):
