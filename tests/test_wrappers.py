@@ -209,26 +209,3 @@ def test_models_with_sequence_layers_save_and_load_exactly(tmp_path):
     np.testing.assert_array_equal(restored.predict(x), model.predict(x))
     for a, b in zip(restored.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, b)
-
-
-@pytest.mark.parametrize("make", [
-    lambda: Bidirectional(GRU(3, return_sequences=True, seed=0), dtype=np.float64),
-    lambda: TimeDistributed(Dense(3, activation="tanh", seed=0), dtype=np.float64),
-])
-def test_a_wrapper_call_cache_lives_on_the_wrapper(make):
-    # A graph that calls a layer twice keeps each call's attributes (assigned on the layer)
-    # and puts them back before that call's backward; the inner layers' caches must follow.
-    rng = np.random.default_rng(6)
-    x1, x2 = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 4, 3))
-    layer = make()
-    y1 = layer.forward(x1)
-    g = rng.standard_normal(y1.shape)
-    expected_dx = layer.backward(g)
-    expected = {k: v.copy() for k, v in layer.grads.items()}
-    layer.forward(x1)
-    first_call = dict(vars(layer))
-    layer.forward(x2)
-    vars(layer).update(first_call)
-    np.testing.assert_allclose(layer.backward(g), expected_dx, rtol=1e-12)
-    for k, v in expected.items():
-        np.testing.assert_allclose(layer.grads[k], v, rtol=1e-12)

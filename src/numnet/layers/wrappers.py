@@ -8,10 +8,9 @@ see one layer. Because a model may move ``params`` into its own flat buffer, eve
 hands the wrapper's current arrays down to the inner layers first, and every backward
 copies the inner gradients up.
 
-What the inner layers' forward stores for their backward is copied (a shallow copy of their
-attributes) onto the wrapper itself as ``self._inner_state`` and put back before their
-backward: a graph that keeps each call's cache by capturing the attributes a call assigns
-on a layer therefore captures the inner layers' caches too.
+A wrapper called several times in a graph keeps each call's cache correct because the
+graph captures the attributes a call assigns on a layer and, recursively, on the layers it
+holds (``numnet.graph.call_state``): the inner layers' caches included.
 """
 
 from __future__ import annotations
@@ -65,29 +64,6 @@ class _Wrapper(Layer):
                 layer.params[k] = self.params[prefix + k]
             for k in layer.buffers:
                 layer.buffers[k] = self.buffers[prefix + k]
-
-    # Not per-call state: always the inner layers' current ones.
-    _SHARED = frozenset({"params", "buffers", "grads", "grad_targets", "states", "needs_input_error", "trainable",
-                         "_rng", "_scratch", "dtype", "name"})
-
-    def _all_inner(self) -> list[Layer]:
-        """The inner layers and the layers inside them (a Dense's Activation, ...)."""
-        found, stack = [], [layer for _, layer in self._inner()]
-        while stack:
-            layer = stack.pop()
-            if any(layer is seen for seen in found):
-                continue
-            found.append(layer)
-            stack.extend(v for v in vars(layer).values() if isinstance(v, Layer))
-        return found
-
-    def _snapshot(self) -> None:
-        self._inner_state = [(layer, {k: v for k, v in vars(layer).items() if k not in self._SHARED})
-                             for layer in self._all_inner()]
-
-    def _restore(self) -> None:
-        for layer, state in self._inner_state:
-            vars(layer).update(state)
 
     def _pull_grads(self) -> None:
         self.grads = {prefix + k: v for prefix, layer in self._inner() for k, v in layer.grads.items()}
@@ -189,7 +165,6 @@ class Bidirectional(_Wrapper):
         self._given_initial_state = initial_state is not None
         fw = self.forward_layer.forward(input, training=training, mask=mask, initial_state=fw_state)
         bw = self.backward_layer.forward(input, training=training, mask=mask, initial_state=bw_state)
-        self._snapshot()
         fw_y, fw_states = (fw[0], fw[1:]) if self.return_state else (fw, [])
         bw_y, bw_states = (bw[0], bw[1:]) if self.return_state else (bw, [])
         bw_y = self._flip(bw_y)
@@ -238,7 +213,6 @@ class Bidirectional(_Wrapper):
         if self.return_state:
             k = self._n_states
             d_fw, d_bw = [d_fw, *states[:k]], [d_bw, *states[k:]]
-        self._restore()
         for layer in (self.forward_layer, self.backward_layer):
             layer.needs_input_error = self.needs_input_error
         r_fw = self.forward_layer.backward(d_fw)
@@ -302,7 +276,6 @@ class TimeDistributed(_Wrapper):
         self._push()
         self._shape = x.shape
         y = call_forward(self.layer, x.reshape((-1,) + x.shape[2:]), training=training)
-        self._snapshot()
         self.output = y.reshape(x.shape[:2] + y.shape[1:])
         return self.output
 
@@ -310,7 +283,6 @@ class TimeDistributed(_Wrapper):
         if self._shape is None:
             raise RuntimeError(f"TimeDistributed {self.name!r}: call forward(x) before backward(output_error).")
         g = np.asarray(output_error)
-        self._restore()
         self.layer.needs_input_error = self.needs_input_error
         dx = self.layer.backward(g.reshape((-1,) + g.shape[2:]))
         self._pull_grads()
