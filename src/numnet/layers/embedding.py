@@ -17,7 +17,7 @@ class Embedding(Layer):
     (input_dim, output_dim)``, ``y (batch, ..., output_dim)``.
 
     Backward: ``dL/dembeddings[v] = sum of dL/dy at every position whose id is v`` (a
-    scatter-add: repeated ids accumulate, unused rows get zero). The ids have no gradient:
+    scatter-add, bincount-based: repeated ids accumulate, unused rows get zero). The ids have no gradient:
     ``backward`` returns None.
 
     ``mask_zero=True``: id 0 is padding; ``compute_mask`` gives ``ids != 0`` for the layers
@@ -82,8 +82,15 @@ class Embedding(Layer):
             raise RuntimeError(f"Embedding {self.name!r}: call forward(ids) before backward(output_error).")
         table = self.params["embeddings"]
         g = np.asarray(output_error).reshape(-1, self.output_dim)
+        # Sum the errors of each id used: number the distinct ids 0..K-1, then one bincount
+        # per feature column (weights summed in float64), about 3x faster than np.add.at.
+        used, position = np.unique(self._ids.reshape(-1), return_inverse=True)
+        columns = np.ascontiguousarray(g.T, dtype=np.float64)
+        sums = np.empty((self.output_dim, len(used)))
+        for j in range(self.output_dim):
+            sums[j] = np.bincount(position, weights=columns[j], minlength=len(used))
         grad = np.zeros(table.shape, dtype=np.result_type(table.dtype, g.dtype))
-        np.add.at(grad, self._ids.reshape(-1), g)  # unbuffered: repeated ids accumulate
+        grad[used] = sums.T
         self.grads["embeddings"] = grad
         return None
 
