@@ -3,8 +3,30 @@
 __version__ = "0.1.0"
 
 from . import activation_functions, activations, initializers, loss_functions, losses, optimizers, schedules
-from . import datasets
+from . import datasets, utils
 from .layers import (
+    Attention,
+    AveragePooling1D,
+    AvgPool1D,
+    Bidirectional,
+    Conv1D,
+    Cropping1D,
+    Embedding,
+    GlobalAveragePooling1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPooling1D,
+    GRU,
+    LSTM,
+    Masking,
+    MaxPool1D,
+    MaxPooling1D,
+    MultiHeadAttention,
+    RepeatVector,
+    SimpleRNN,
+    TimeDistributed,
+    UpSampling1D,
+    ZeroPadding1D,
     Activation,
     Add,
     AveragePooling2D,

@@ -98,6 +98,29 @@ class VarianceScaling(Initializer):
         return rng.normal(0.0, math.sqrt(variance), size=shape)
 
 
+class Orthogonal(Initializer):
+    """A (semi-)orthogonal matrix times ``gain``, as Keras draws it: the kernel is viewed
+    as ``(prod(shape[:-1]), shape[-1])``; a standard-normal matrix of that shape (its
+    transpose when it has fewer rows than columns) is QR-factored, and ``Q`` with its
+    columns' signs fixed by ``sign(diag(R))`` (so the result is uniformly distributed) is
+    returned. Rows or columns are orthonormal, whichever there are fewer of.
+    """
+
+    def __init__(self, gain=1.0):
+        self.gain = float(gain)
+
+    def sample(self, shape, rng):
+        if len(shape) < 2:
+            raise ValueError(f"The orthogonal initializer needs a shape of at least 2 dimensions, got {shape}.")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape)
+
+
 def GlorotUniform():
     """U(-sqrt(6 / (fan_in + fan_out)), +sqrt(6 / (fan_in + fan_out)))."""
     return VarianceScaling(1.0, "fan_avg", "uniform")
@@ -141,6 +164,7 @@ _REGISTRY = {
     "he_normal": HeNormal,
     "lecun_normal": LecunNormal,
     "lecun_uniform": LecunUniform,
+    "orthogonal": Orthogonal,
 }
 
 
@@ -164,7 +188,7 @@ def serialize(initializer: Initializer) -> dict:
 def deserialize(config) -> Initializer:
     if isinstance(config, str):
         return get(config)
-    classes = {c.__name__: c for c in (Zeros, Ones, Constant, RandomNormal, RandomUniform, VarianceScaling)}
+    classes = {c.__name__: c for c in (Zeros, Ones, Constant, RandomNormal, RandomUniform, VarianceScaling, Orthogonal)}
     try:
         cls = classes[config["class_name"]]
         return cls(**config["config"])

@@ -1,6 +1,22 @@
 """numnet layers. Each layer computes ``forward``, ``backward`` and ``update`` on NumPy arrays."""
 
 from .activation import Activation
+from .attention import Attention, MultiHeadAttention
+from .conv1d import Conv1D
+from .embedding import Embedding, Masking
+from .pooling1d import (
+    AveragePooling1D,
+    AvgPool1D,
+    GlobalAveragePooling1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPooling1D,
+    MaxPool1D,
+    MaxPooling1D,
+)
+from .recurrent import GRU, LSTM, SimpleRNN
+from .reshaping1d import Cropping1D, RepeatVector, UpSampling1D, ZeroPadding1D
+from .wrappers import Bidirectional, TimeDistributed
 from .core import Dense, Input, InputLayer
 from .conv import Conv2D
 from .layer import Layer
@@ -20,21 +36,43 @@ from .reshaping import Flatten, Reshape
 __all__ = [
     "Activation",
     "Add",
+    "Attention",
+    "AveragePooling1D",
     "AveragePooling2D",
+    "AvgPool1D",
     "AvgPool2D",
     "BatchNormalization",
+    "Bidirectional",
     "Concatenate",
+    "Conv1D",
     "Conv2D",
+    "Cropping1D",
     "Dense",
     "Dropout",
+    "Embedding",
     "Flatten",
+    "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
+    "GlobalAvgPool1D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
+    "GRU",
     "Input",
     "InputLayer",
     "Layer",
     "LayerNormalization",
+    "LSTM",
+    "Masking",
+    "MaxPool1D",
     "MaxPool2D",
+    "MaxPooling1D",
     "MaxPooling2D",
+    "MultiHeadAttention",
+    "RepeatVector",
     "Reshape",
+    "SimpleRNN",
+    "TimeDistributed",
+    "UpSampling1D",
+    "ZeroPadding1D",
 ]
