@@ -172,10 +172,12 @@ def test_mode_auto_maximises_accuracy_like_metrics():
         EarlyStopping(patience=-1)
 
 
-def test_early_stopping_on_an_unknown_monitor_lists_the_logs():
+def test_early_stopping_on_an_unknown_monitor_warns_before_training_and_lists_the_logs():
     x, y = _data()
-    with pytest.raises(ValueError, match=r"Cannot monitor 'val_loss'.*\['accuracy', 'loss'\].*validation_split"):
-        _model().fit(x, y, epochs=2, verbose=0, callbacks=[EarlyStopping(monitor="val_loss")])
+    model = _model()
+    with pytest.warns(UserWarning, match=r"monitors 'val_loss'.*\['loss', 'accuracy'\].*validation_split"):
+        history = model.fit(x, y, epochs=3, verbose=0, callbacks=[EarlyStopping(monitor="val_loss", patience=0)])
+    assert len(history.history["loss"]) == 3  # it never acted, as in Keras
 
 
 def test_terminate_on_nan_stops_quietly_with_finite_weights():

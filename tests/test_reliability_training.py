@@ -157,3 +157,14 @@ def test_a_wide_graph_builds_and_loads(tmp_path):
     model.save(tmp_path / "wide.npz")
     loaded = nn.load_model(tmp_path / "wide.npz")
     assert len(loaded.inputs) == 3000
+
+
+def test_a_callback_monitoring_a_figure_fit_never_logs_warns_before_training():
+    x, y = _data()
+    model = _model()
+    before = model.get_weights()
+    stop = nn.callbacks.EarlyStopping(monitor="val_loss", patience=1)
+    with pytest.warns(UserWarning, match=r"EarlyStopping monitors 'val_loss'.*give validation_data or "
+                                         r"validation_split"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[stop])
+    assert not np.array_equal(before[0], model.get_weights()[0])  # a warning, not a refusal

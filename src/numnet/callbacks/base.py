@@ -96,14 +96,10 @@ def _resolve_mode(mode: str, monitor: str) -> str:
     return "max" if any(word in monitor for word in higher_is_better) else "min"
 
 
-def monitored_value(logs, monitor: str) -> float:
-    """``logs[monitor]``, or a ``ValueError`` listing what is there."""
-    if monitor not in (logs or {}):
-        raise ValueError(
-            f"Cannot monitor {monitor!r}: the epoch logs hold {sorted(logs or {})}. "
-            "Validation figures (val_*) need validation_split or validation_data."
-        )
-    return logs[monitor]
+def monitored_value(logs, monitor: str) -> float | None:
+    """``logs[monitor]``, or None when the logs do not hold it: the callback then does
+    nothing that epoch, as in Keras (``fit`` warned before training began)."""
+    return (logs or {}).get(monitor)
 
 
 class EarlyStopping(Callback):
@@ -138,6 +134,8 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         current = monitored_value(logs, self.monitor)
+        if current is None:
+            return
         if self._improved(current, self.best):
             self.best, self.best_epoch, self.wait = current, epoch, 0
             if self.restore_best_weights:

@@ -60,7 +60,7 @@ class ModelCheckpoint(Callback):
         logs = dict(logs or {})
         if self.save_best_only:
             current = monitored_value(logs, self.monitor)
-            if not (math.isfinite(current) and self._improved(current, self.best)):
+            if current is None or not (math.isfinite(current) and self._improved(current, self.best)):
                 return
             if self.verbose:
                 print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5g} to {current:.5g}.")
@@ -111,6 +111,8 @@ class ReduceLROnPlateau(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         current = monitored_value(logs, self.monitor)
+        if current is None:
+            return
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0

@@ -99,7 +99,10 @@ class Model(Trainer, Layer):
         layers = plan.layers
         self._number_default_names(layers)
         names = [layer.name for layer in layers] + [t.node.layer.name for t in input_tensors]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        counts: dict[str, int] = {}
+        for n in names:
+            counts[n] = counts.get(n, 0) + 1
+        duplicates = sorted(n for n, c in counts.items() if c > 1)
         if duplicates:
             raise ValueError(f"Layer names must be unique within a model; repeated: {duplicates}.")
         self._plan = plan
@@ -119,13 +122,16 @@ class Model(Trainer, Layer):
     @staticmethod
     def _number_default_names(layers) -> None:
         """Repeats of a default name, e.g. two ``Activation("relu")``: number them."""
-        names = [layer.name for layer in layers]
-        for i, layer in enumerate(layers):
-            if getattr(layer, "default_name", False) and layer.name in names[:i]:
+        taken = {layer.name for layer in layers}
+        seen: set[str] = set()
+        for layer in layers:
+            if getattr(layer, "default_name", False) and layer.name in seen:
                 suffix = 1
-                while f"{layer.name}_{suffix}" in names:
+                while f"{layer.name}_{suffix}" in taken:
                     suffix += 1
-                layer.name = names[i] = f"{layer.name}_{suffix}"
+                layer.name = f"{layer.name}_{suffix}"
+                taken.add(layer.name)
+            seen.add(layer.name)
 
     def _pack_in(self, values):
         if self._inputs_kind == "single":

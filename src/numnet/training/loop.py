@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -162,6 +163,15 @@ def _fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.
         log_keys += [f"val_{key}" for key in log_keys]
     params = {"epochs": epochs, "steps": n_batches, "batch_size": batch_size, "samples": n_train,
               "verbose": verbose, "metrics": log_keys}
+    for callback in user_callbacks:
+        monitor = getattr(callback, "monitor", None)
+        if isinstance(monitor, str) and monitor not in log_keys:
+            warnings.warn(
+                f"{type(callback).__name__} monitors {monitor!r}, which this fit() never logs (it logs {log_keys})"
+                + ("; give validation_data or validation_split" if monitor.startswith("val_") and val is None else "")
+                + f". {type(callback).__name__} will not act.",
+                stacklevel=3,
+            )
     hooks = callbacks_module.CallbackList([history, *user_callbacks], model, params)
     progress = Progress(verbose, epochs, n_batches)
     model.history = history
