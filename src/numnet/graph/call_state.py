@@ -24,7 +24,7 @@ _ABSENT = object()
 KEPT = frozenset({
     "name", "built", "trainable", "_trainable", "dtype", "input_shape", "output_shape", "params", "grads",
     "buffers", "grad_targets", "_scratch", "_rng", "seed", "_inbound_nodes", "_grad_pass", "requested_input_shape",
-    "needs_input_error", "states",
+    "needs_input_error", "states", "_thread_views",
 })
 
 

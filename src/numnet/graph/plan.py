@@ -21,6 +21,7 @@ import numpy as np
 from . import call_state
 from .node import Node
 from .tensor import SymbolicTensor
+from .threads import inference_view
 
 
 class Run:
@@ -83,8 +84,7 @@ class Step:
     def _mode(self, run: Run) -> bool:
         return run.training if self.training is None else bool(self.training)
 
-    def _call(self, arg, training: bool):
-        layer = self.layer
+    def _call(self, layer, arg, training: bool):
         if self.preactivation is not None:
             return layer.forward_preactivation(arg, training=training, **self.preactivation)
         if self.training_flag:
@@ -96,14 +96,16 @@ class Step:
         arg = [values[s] for s in self.sources] if self.as_list else values[self.sources[0]]
         training = self._mode(run)
         layer = self.layer
-        if run.keep and (run.capture or len(layer._inbound_nodes) > 1):
+        if not run.keep:  # inference: this thread's own view of the layer (see graph/threads.py)
+            view = inference_view(layer)
+            out = self._call(view, arg, training)
+            _release(view)
+        elif run.capture or len(layer._inbound_nodes) > 1:
             before = call_state.begin(layer)
-            out = self._call(arg, training)
+            out = self._call(layer, arg, training)
             run.states[index] = call_state.take(layer, before)
         else:
-            out = self._call(arg, training)
-            if not run.keep:
-                _release(layer)
+            out = self._call(layer, arg, training)
         self._store(values, out)
 
     def _store(self, values, out) -> None:

@@ -33,6 +33,7 @@ from ..layers.conv import Conv2D
 from ..layers.core import ActivatedLayer
 from ..layers.pooling import MaxPool2D, running_max
 from .plan import Step
+from .threads import inference_view
 
 
 class ConvMaxPoolStep(Step):
@@ -64,6 +65,8 @@ class ConvMaxPoolStep(Step):
 
     def forward(self, run, index):
         conv, pool = self.conv, self.pool
+        if not run.keep:  # inference: this thread's scratch buffers
+            conv, pool = inference_view(conv), inference_view(pool)
         x = run.values[self.sources[0]]
         xp, pads = conv.padded(x)
         (rows, cols) = pads

@@ -240,6 +240,7 @@ class Layer:
         self.grads = {}
         self.grad_targets = {}
         self._scratch = {}
+        self._thread_views = {}  # numnet.graph.threads: views hold the old dtype
 
     # --- calling: symbolic (a graph) or on arrays --------------------------------------------
     input = _CallValue("input")

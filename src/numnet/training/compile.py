@@ -9,6 +9,8 @@ by output name (an output left out has no loss); ``loss_weights`` a list or a di
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from .. import loss_functions, losses, metrics as metrics_module, optimizers
@@ -164,6 +166,19 @@ class CompiledLoss:
     @property
     def metrics(self) -> list:
         return [m for o in self.outputs for m in o.metrics]
+
+    def fresh_copy(self) -> "CompiledLoss":
+        """The same losses and weights with metrics and sums of its own, reset: what one
+        ``evaluate`` accumulates into, so that evaluations in several threads (or the
+        validation at the end of an epoch) never mix their figures."""
+        clone = copy.copy(self)
+        clone.outputs = []
+        for output in self.outputs:
+            twin = copy.copy(output)
+            twin.metrics = [copy.deepcopy(m) for m in output.metrics]
+            clone.outputs.append(twin)
+        clone.reset()
+        return clone
 
     # --- one batch -----------------------------------------------------------------------------
     def batch_losses(self, ys, outs, weights) -> tuple[float, list]:

@@ -255,14 +255,29 @@ def _fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.
     return history
 
 
+@contextmanager
+def evaluation(model):
+    """Let ``test_step`` accumulate into figures of this thread's own
+    (``CompiledLoss.fresh_copy``) while the block runs."""
+    local = model.__dict__.get("_evaluations")
+    if local is None:
+        local = model.__dict__.setdefault("_evaluations", threading.local())
+    previous = getattr(local, "tracker", None)
+    local.tracker = model._compiled.fresh_copy()
+    try:
+        yield local.tracker
+    finally:
+        local.tracker = previous
+
+
 def evaluate_arrays(model, xs, ys, weights, batch_size) -> dict:
     """The logs of ``test_step`` over every batch of validated arrays."""
-    model._compiled.reset()
     n = len(xs[0])
-    logs = model._compiled.results()
-    for rows in _batches(n, inference_batch(model, batch_size)):
-        logs = model.test_step((_take(xs, rows, model.dtype), _take_targets(model, ys, rows),
-                                _take_weights(weights, rows)))
+    with evaluation(model) as figures:
+        logs = figures.results()
+        for rows in _batches(n, inference_batch(model, batch_size)):
+            logs = model.test_step((_take(xs, rows, model.dtype), _take_targets(model, ys, rows),
+                                    _take_weights(weights, rows)))
     return logs
 
 

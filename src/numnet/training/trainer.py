@@ -132,7 +132,7 @@ class Trainer:
         """The loss and metrics of one batch in inference mode (sums over its samples are
         added to the running figures, so an epoch's figure does not depend on batching)."""
         x, y, sample_weight = data
-        compiled = self._compiled
+        compiled = self._figures()
         outputs, _ = self._plan.forward(x, training=False)
         total, sums = 0.0, []
         for output in compiled.outputs:
@@ -148,6 +148,13 @@ class Trainer:
             for metric in output.metrics:
                 metric.update(y[output.index], outputs[output.index])
         return compiled.results()
+
+    def _figures(self):
+        """Where ``test_step`` accumulates: the current thread's evaluation, if one runs
+        (``loop.evaluate_arrays``), else the compiled figures."""
+        local = self.__dict__.get("_evaluations")
+        tracker = getattr(local, "tracker", None) if local is not None else None
+        return self._compiled if tracker is None else tracker
 
     def predict_step(self, data) -> list:
         """The outputs (a list, one per output) for one batch ``data = (x,)`` in inference mode."""
@@ -217,8 +224,10 @@ class Trainer:
         """The loss (and metrics) of exactly this batch in inference mode."""
         self._require_compiled("test_on_batch")
         data = self._batch(x, y, sample_weight)
-        self._compiled.reset()
-        return _keras_return(self.test_step(data), return_dict)
+        from .loop import evaluation
+
+        with evaluation(self):
+            return _keras_return(self.test_step(data), return_dict)
 
     def predict_on_batch(self, x):
         """The outputs for exactly this batch, in inference mode, in one pass."""
