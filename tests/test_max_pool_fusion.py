@@ -99,7 +99,7 @@ def test_the_rewrite_is_planned_where_it_applies():
     assert steps["c3"].preactivation is None and type(steps["p3"]) is Step
     assert [l.name for l in model.layers][:3] == ["c1", "p1", "c2"]  # every layer keeps its weights
     x = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
-    _, run = model._plan.forward([x], training=False, keep=True)
+    _, run = model._plan.forward([x], training=False)
     assert run.values[steps["c2"].targets[0]].shape == (2, 11, 11, 8)  # the cropped pre-activation
     model.predict(x, verbose=0)
     assert model.get_layer("c2").output.shape == (None, 11, 11, 8)  # the layer's public output: symbolic

@@ -164,12 +164,13 @@ def _fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.
     params = {"epochs": epochs, "steps": n_batches, "batch_size": batch_size, "samples": n_train,
               "verbose": verbose, "metrics": log_keys}
     for callback in user_callbacks:
+        # A validation figure without validation data can never appear (other names may be
+        # added to the logs by another callback).
         monitor = getattr(callback, "monitor", None)
-        if isinstance(monitor, str) and monitor not in log_keys:
+        if isinstance(monitor, str) and monitor.startswith("val_") and val is None:
             warnings.warn(
-                f"{type(callback).__name__} monitors {monitor!r}, which this fit() never logs (it logs {log_keys})"
-                + ("; give validation_data or validation_split" if monitor.startswith("val_") and val is None else "")
-                + f". {type(callback).__name__} will not act.",
+                f"{type(callback).__name__} monitors {monitor!r}, which this fit() never logs (it logs {log_keys}); "
+                f"give validation_data or validation_split. {type(callback).__name__} will not act.",
                 stacklevel=3,
             )
     hooks = callbacks_module.CallbackList([history, *user_callbacks], model, params)
