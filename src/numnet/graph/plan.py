@@ -30,10 +30,13 @@ class Run:
     follows: keep the caches; normally the same as ``training``) and ``capture`` (every
     step keeps its cache in the run: this run is one of several calls of a nested model)."""
 
-    __slots__ = ("values", "states", "training", "keep", "capture")
+    __slots__ = ("values", "states", "training", "keep", "capture", "masks")
 
     def __init__(self, n_slots: int, training: bool, capture: bool, keep: bool | None = None) -> None:
         self.values = [None] * n_slots
+        # Keras masks by slot (``(batch, time)`` booleans), or None while no step made one:
+        # a model without masks pays nothing for them.
+        self.masks = None
         self.states = {}
         self.training = training
         self.keep = training if keep is None else keep
@@ -53,6 +56,21 @@ def _accepts_training(layer) -> bool:
     return takes_training_flag(type(layer))
 
 
+def _mask_support(layer) -> tuple[bool, str | None]:
+    """(whether ``forward`` takes ``mask=``, how the output mask comes: "compute" for a
+    layer with its own ``compute_mask``, "same" for a layer that passes its input's mask
+    through (``supports_masking``), None for one that drops it, as Keras does)."""
+    import inspect
+
+    from ..layers.layer import Layer
+
+    cls = type(layer)
+    takes = "mask" in inspect.signature(cls.forward).parameters
+    if getattr(cls, "compute_mask", None) is not None and cls.compute_mask is not Layer.compute_mask:
+        return takes, "compute"
+    return takes, "same" if getattr(layer, "supports_masking", False) else None
+
+
 class Step:
     """A call of a layer: ``sources`` (slots of its inputs, a list when the layer takes a
     list), ``targets`` (slots of its outputs, a list when it returns one).
@@ -64,7 +82,8 @@ class Step:
     sigmoid + cross-entropy)."""
 
     __slots__ = ("layer", "node", "sources", "as_list", "targets", "returns_list", "training", "kwargs",
-                 "training_flag", "preactivation", "fed_by_inputs", "fused_output")
+                 "training_flag", "preactivation", "fed_by_inputs", "fused_output", "takes_mask", "mask_rule",
+                 "makes_mask")
 
     def __init__(self, node: Node, sources: list[int], targets: list[int], fed_by_inputs: bool) -> None:
         self.layer = node.layer
@@ -79,23 +98,65 @@ class Step:
         self.preactivation = None
         self.fed_by_inputs = fed_by_inputs
         self.fused_output = False
+        self.takes_mask, self.mask_rule = _mask_support(node.layer)
+        # Embedding(mask_zero=True) and Masking make a mask from their input's values.
+        self.makes_mask = self.mask_rule == "compute" and (
+            getattr(node.layer, "mask_zero", False) or hasattr(node.layer, "mask_value"))
 
     # --- running ---------------------------------------------------------------------------
     def _mode(self, run: Run) -> bool:
         return run.training if self.training is None else bool(self.training)
 
-    def _call(self, layer, arg, training: bool):
+    def _call(self, layer, arg, training: bool, mask=None):
         if self.preactivation is not None:
             return layer.forward_preactivation(arg, training=training, **self.preactivation)
+        kwargs = self.kwargs if mask is None else {**self.kwargs, "mask": mask}
         if self.training_flag:
-            return layer.forward(arg, training=training, **self.kwargs)
-        return layer.forward(arg, **self.kwargs)
+            return layer.forward(arg, training=training, **kwargs)
+        return layer.forward(arg, **kwargs)
+
+    def _masks(self, run: Run, arg):
+        """(the mask to give this call, or None; the masks of its outputs, or None)."""
+        masks = run.masks
+        if masks is None and not self.makes_mask:
+            return None, None
+        given = None
+        if masks is not None:
+            given = [masks[s] for s in self.sources] if self.as_list else masks[self.sources[0]]
+            if self.as_list and all(m is None for m in given):
+                given = None
+        rule = self.mask_rule
+        if rule == "compute":
+            try:
+                out = self.layer.compute_mask(given, inputs=arg)
+            except TypeError:
+                out = self.layer.compute_mask(given)
+        elif rule == "same" and not self.as_list:
+            out = given
+        else:
+            out = None
+        return (given if self.takes_mask else None), out
+
+    def _store_masks(self, run: Run, out_mask) -> None:
+        if out_mask is None or (isinstance(out_mask, list) and all(m is None for m in out_mask)):
+            if run.masks is not None:
+                for slot in self.targets:
+                    run.masks[slot] = None
+            return
+        if run.masks is None:
+            run.masks = [None] * len(run.values)
+        outs = out_mask if self.returns_list else [out_mask]
+        for slot, mask in zip(self.targets, outs):
+            run.masks[slot] = mask
 
     def forward(self, run: Run, index: int):
         values = run.values
         arg = [values[s] for s in self.sources] if self.as_list else values[self.sources[0]]
         training = self._mode(run)
         layer = self.layer
+        if run.masks is not None or self.makes_mask:
+            self._masked_forward(run, index, arg, training)
+            return
         if not run.keep:  # inference: this thread's own view of the layer (see graph/threads.py)
             view = inference_view(layer)
             out = self._call(view, arg, training)
@@ -107,6 +168,20 @@ class Step:
         else:
             out = self._call(layer, arg, training)
         self._store(values, out)
+
+    def _masked_forward(self, run: Run, index: int, arg, training: bool) -> None:
+        given, out_mask = self._masks(run, arg)
+        layer = self.layer
+        if not run.keep:
+            view = inference_view(layer)
+            out = self._call(view, arg, training, given)
+            _release(view)
+        else:
+            before = call_state.begin(layer)
+            out = self._call(layer, arg, training, given)
+            run.states[index] = call_state.take(layer, before)
+        self._store(run.values, out)
+        self._store_masks(run, out_mask)
 
     def _store(self, values, out) -> None:
         if self.returns_list:
@@ -175,11 +250,15 @@ class ModelStep(Step):
         arg = [values[s] for s in self.sources]
         model = self.layer
         capture = run.capture or len(model._inbound_nodes) > 1
-        outputs, inner = model._plan.forward(arg, self._mode(run), capture=capture, keep=run.keep)
+        masks = None if run.masks is None else [run.masks[s] for s in self.sources]
+        outputs, inner = model._plan.forward(arg, self._mode(run), capture=capture, keep=run.keep, masks=masks)
         if run.keep:
             run.states[index] = inner
         for slot, value in zip(self.targets, outputs):
             values[slot] = value
+        if inner.masks is not None or run.masks is not None:
+            out = [None if inner.masks is None else inner.masks[s] for s in model._plan.output_slots]
+            self._store_masks(run, out if self.returns_list else out[0])
 
     def backward(self, run: Run, index: int, error, gradient_pass, need_input_error: bool):
         inner = run.states.pop(index)
@@ -262,13 +341,19 @@ class Plan:
         return layers
 
     # --- running ---------------------------------------------------------------------------
-    def forward(self, arrays, training: bool = False, capture: bool = False, keep: bool | None = None):
+    def forward(self, arrays, training: bool = False, capture: bool = False, keep: bool | None = None,
+                masks=None):
         """Run every step on ``arrays`` (one per input); returns (the outputs, the Run).
-        ``keep`` (default: ``training``) keeps the caches a ``backward`` of the run needs."""
+        ``keep`` (default: ``training``) keeps the caches a ``backward`` of the run needs;
+        ``masks`` (one per input, or None) are the inputs' Keras masks."""
         run = Run(self.n_slots, bool(training), capture, keep)
         values = run.values
         for slot, array in zip(self.input_slots, arrays):
             values[slot] = array
+        if masks is not None and any(m is not None for m in masks):
+            run.masks = [None] * self.n_slots
+            for slot, mask in zip(self.input_slots, masks):
+                run.masks[slot] = mask
         for index, step in enumerate(self.steps):
             step.forward(run, index)
         return [values[s] for s in self.output_slots], run

@@ -15,6 +15,8 @@ class Activation(Layer):
     holds several such default-named layers numbers the repeats (``relu``, ``relu_1``).
     """
 
+    supports_masking = True
+
     def __init__(self, activation_function: str, name: str | None = None, **kwargs) -> None:
         key = activation_functions.canonical_name(activation_function)
         super().__init__(name=name or activation_functions.canonical_name(activation_function), **kwargs)

@@ -143,6 +143,8 @@ class Dense(ActivatedLayer):
     ``dL/dkernel = x^T d``, ``dL/dbias = sum_n d``, ``dL/dx = d kernel^T``.
     """
 
+    supports_masking = True
+
     def __init__(
         self,
         units: int,

@@ -164,6 +164,15 @@ class Layer:
             param -= learning_rate * self.grads[key]
 
     # --- building --------------------------------------------------------------------------
+    # Whether the layer passes its input's Keras mask through unchanged (Dense, Dropout,
+    # normalisation, activations); a layer that changes it implements compute_mask.
+    supports_masking = False
+
+    def compute_mask(self, input_mask):
+        """The mask of the output given the input's (``(batch, time)`` booleans or None):
+        the same with ``supports_masking``, else None (the mask stops here, as in Keras)."""
+        return input_mask if self.supports_masking else None
+
     def build(self, input_shape) -> None:
         """Create the weights for inputs of ``input_shape`` (batch dimension excluded)."""
 

@@ -130,6 +130,8 @@ class BatchNormalization(_Normalization):
     Backward is exact for whichever mode the last forward ran in.
     """
 
+    supports_masking = True
+
     def __init__(
         self,
         axis: int = -1,
@@ -204,6 +206,8 @@ class LayerNormalization(_Normalization):
     """Normalises each sample over ``axis`` (default the last; an int or a list of axes),
     in training and inference alike: ``(n, ..., features)`` with mean and biased variance
     over ``features``. ``gamma`` and ``beta`` have the shape of the normalised axes."""
+
+    supports_masking = True
 
     def __init__(
         self,

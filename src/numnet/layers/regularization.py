@@ -19,6 +19,8 @@ class Dropout(Layer):
     from ``seed`` or, if None, from ``numnet.random`` (so ``set_seed`` governs it).
     """
 
+    supports_masking = True
+
     def __init__(self, rate: float, seed=None, name: str | None = None, **kwargs) -> None:
         rate = _validate.number(rate, "rate", "Dropout", 0, 1, high_open=True,
                                 wording="a number in [0, 1) (the fraction of inputs to drop)")
