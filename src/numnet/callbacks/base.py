@@ -38,6 +38,41 @@ class Callback:
 
     def on_batch_end(self, batch, logs=None): ...
 
+    # Keras 3's hooks. A training batch calls on_train_batch_*, which by default calls the
+    # older on_batch_* (as in Keras), so either name works.
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
+
+    def on_test_begin(self, logs=None): ...
+
+    def on_test_end(self, logs=None): ...
+
+    def on_test_batch_begin(self, batch, logs=None): ...
+
+    def on_test_batch_end(self, batch, logs=None): ...
+
+    def on_predict_begin(self, logs=None): ...
+
+    def on_predict_end(self, logs=None): ...
+
+    def on_predict_batch_begin(self, batch, logs=None): ...
+
+    def on_predict_batch_end(self, batch, logs=None): ...
+
+
+_BATCH_HOOKS = {
+    "train": ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end"),
+    "test": ("on_test_batch_begin", "on_test_batch_end"),
+    "predict": ("on_predict_batch_begin", "on_predict_batch_end"),
+}
+
+
+def _overrides(callback, hook: str) -> bool:
+    return getattr(type(callback), hook) is not getattr(Callback, hook)
+
 
 class CallbackList:
     """Calls a hook on every callback in order."""
@@ -49,11 +84,10 @@ class CallbackList:
                 raise TypeError(f"callbacks must be numnet.callbacks.Callback instances, got {callback!r}.")
             callback.set_model(model)
             callback.set_params(params)
-        # Skip the per-batch loop entirely when nobody listens (it runs every step).
-        self.wants_batches = any(
-            type(c).on_batch_end is not Callback.on_batch_end or type(c).on_batch_begin is not Callback.on_batch_begin
-            for c in self.callbacks
-        )
+        # Skip the per-batch hooks entirely when nobody listens (they run every step).
+        self.wants = {kind: any(_overrides(c, h) for c in self.callbacks for h in hooks)
+                      for kind, hooks in _BATCH_HOOKS.items()}
+        self.wants_batches = self.wants["train"]
 
     def __getattr__(self, hook):
         def call(*args):

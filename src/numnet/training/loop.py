@@ -196,14 +196,14 @@ def _fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.
                 index = rows if contiguous and not shuffle else order[rows]
                 data = (_take(xs, index, dtype), _take_targets(model, ys, index), _take_weights(weights, index))
                 if hooks.wants_batches:
-                    hooks.on_batch_begin(batch, {})
+                    hooks.on_train_batch_begin(batch, {})
                 try:
                     logs = model.train_step(data)
                 except NonFiniteLoss as exc:
                     # The step changed nothing: the model is as after the last finite step.
                     loss = exc.loss
                     if quiet_on_nan:
-                        hooks.on_batch_end(batch, {"loss": loss})
+                        hooks.on_train_batch_end(batch, {"loss": loss})
                         if verbose:
                             print(f"{exc.what[0].upper()}{exc.what[1:]} at epoch {epoch + 1}, batch {batch + 1}: "
                                   "training stopped (TerminateOnNaN); the model keeps the weights of its last "
@@ -223,8 +223,10 @@ def _fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.
                 if batch % SNAPSHOT_EVERY == SNAPSHOT_EVERY - 1 and weights_finite(model):
                     snapshot = Snapshot(model)
                 if hooks.wants_batches:
-                    hooks.on_batch_end(batch, {"loss": logs["loss"]})
+                    hooks.on_train_batch_end(batch, dict(logs))
                 progress.batch(compiled.results)
+                if model.stop_training:  # set by a callback during the epoch: stop after this batch
+                    break
             if completed == n_batches and not (weights_finite(model) and model.optimizer.state_finite()):
                 # An update overflowed although its gradient was finite (a learning rate near the
                 # largest accepted, or an accumulator such as Adagrad's that grew over many steps).
@@ -239,8 +241,11 @@ def _fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.
                     print(f"{message} Training stopped (TerminateOnNaN).")
                 model.stop_training = True
                 completed = 0  # the epoch did not complete: do not log it
-            if model.stop_training and completed < n_batches:  # stopped mid-epoch by TerminateOnNaN
+            if model.stop_training and completed < n_batches:  # stopped mid-epoch (TerminateOnNaN, a callback)
                 progress.close()
+                if completed:
+                    logs = compiled.results()
+                    hooks.on_epoch_end(epoch, logs)
                 break
             logs = compiled.results()
             if val is not None:
@@ -271,24 +276,36 @@ def evaluation(model):
         local.tracker = previous
 
 
-def evaluate_arrays(model, xs, ys, weights, batch_size) -> dict:
+def evaluate_arrays(model, xs, ys, weights, batch_size, hooks=None) -> dict:
     """The logs of ``test_step`` over every batch of validated arrays."""
     n = len(xs[0])
+    batched = hooks is not None and hooks.wants["test"]
     with evaluation(model) as figures:
         logs = figures.results()
-        for rows in _batches(n, inference_batch(model, batch_size)):
+        for batch, rows in enumerate(_batches(n, inference_batch(model, batch_size))):
+            if batched:
+                hooks.on_test_batch_begin(batch, {})
             logs = model.test_step((_take(xs, rows, model.dtype), _take_targets(model, ys, rows),
                                     _take_weights(weights, rows)))
+            if batched:
+                hooks.on_test_batch_end(batch, dict(logs))
     return logs
 
 
-def evaluate(model, x, y, batch_size=32, sample_weight=None, verbose=0) -> dict:
+def _hooks(model, callbacks, params):
+    return callbacks_module.CallbackList(list(callbacks or []), model, params)
+
+
+def evaluate(model, x, y, batch_size=32, sample_weight=None, verbose=0, callbacks=None) -> dict:
     model._require_compiled("evaluate")
     batch_size = check_positive_int("batch_size", batch_size)
     xs = as_inputs(model, x)
     ys = as_targets(model, y, len(xs[0]))
     weights = as_sample_weights(model, ys, sample_weight, None)
-    logs = evaluate_arrays(model, xs, ys, weights, batch_size)
+    hooks = _hooks(model, callbacks, {"batch_size": batch_size, "samples": len(xs[0]), "verbose": verbose})
+    hooks.on_test_begin({})
+    logs = evaluate_arrays(model, xs, ys, weights, batch_size, hooks)
+    hooks.on_test_end(dict(logs))
     if verbose:
         print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
     return logs
@@ -309,15 +326,21 @@ def inference_batch(model, batch_size: int) -> int:
     return max(1, min(batch_size, INFERENCE_ACTIVATION_BYTES // max(1, widest * itemsize)))
 
 
-def predict(model, x, batch_size=32, verbose=0) -> list:
+def predict(model, x, batch_size=32, verbose=0, callbacks=None) -> list:
     """The outputs (one array per output) for ``x``."""
     if batch_size is not None:
         batch_size = check_positive_int("batch_size", batch_size)
     xs = as_inputs(model, x, check_values=False)
     n = len(xs[0])
+    hooks = _hooks(model, callbacks, {"batch_size": batch_size, "samples": n, "verbose": verbose})
+    hooks.on_predict_begin({})
     results = None
-    for rows in _batches(n, inference_batch(model, n if batch_size is None else batch_size)):
+    for batch, rows in enumerate(_batches(n, inference_batch(model, n if batch_size is None else batch_size))):
+        if hooks.wants["predict"]:
+            hooks.on_predict_batch_begin(batch, {})
         outs = model.predict_step((_take(xs, rows, model.dtype),))
+        if hooks.wants["predict"]:
+            hooks.on_predict_batch_end(batch, {"outputs": model.pack_outputs(outs)})
         if results is None:
             results = [np.empty((n,) + out.shape[1:], dtype=out.dtype) for out in outs]
         for result, out in zip(results, outs):
@@ -325,6 +348,7 @@ def predict(model, x, batch_size=32, verbose=0) -> list:
     if results is None:
         results = [np.empty((0,) + tuple(1 if s is None else s for s in t.shape[1:]), dtype=model.dtype)
                    for t in model.outputs]
+    hooks.on_predict_end({})
     for out in results:
         if out.size and out.dtype.kind == "f" and not (np.isfinite(out.min()) and np.isfinite(out.max())):
             # A NaN prediction: blame the input if it holds NaN / inf (the error fit would give).

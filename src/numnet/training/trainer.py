@@ -177,16 +177,18 @@ class Trainer:
                         callbacks=callbacks, verbose=verbose, class_weight=class_weight,
                         sample_weight=sample_weight)
 
-    def evaluate(self, x=None, y=None, batch_size=32, verbose=0, sample_weight=None, return_dict: bool = False):
+    def evaluate(self, x=None, y=None, batch_size=32, verbose=0, sample_weight=None, callbacks=None,
+                 return_dict: bool = False):
         """The loss and metrics on ``(x, y)`` in inference mode, as Keras returns them: the
         loss alone when there are no metrics and one output, else the list
         ``[loss, *other figures]`` in ``metrics_names`` order; a dict with
         ``return_dict=True``. The figures are sums over samples, so they do not depend on
         the batch size."""
-        logs = loop.evaluate(self, x, y, batch_size=batch_size, sample_weight=sample_weight, verbose=verbose)
+        logs = loop.evaluate(self, x, y, batch_size=batch_size, sample_weight=sample_weight, verbose=verbose,
+                             callbacks=callbacks)
         return _keras_return(logs, return_dict)
 
-    def predict(self, x, batch_size=32, verbose=0):
+    def predict(self, x, batch_size=32, verbose=0, callbacks=None):
         """Outputs for ``x`` in inference mode, ``(n_samples, *output_shape)`` in the model
         dtype (a list or dict for several outputs, as the model's outputs are given).
 
@@ -195,7 +197,7 @@ class Trainer:
         wide conv layer's output then stays in cache. The predictions are the same, since
         inference in every numnet layer treats each sample on its own.
         """
-        return self.pack_outputs(loop.predict(self, x, batch_size=batch_size, verbose=verbose))
+        return self.pack_outputs(loop.predict(self, x, batch_size=batch_size, verbose=verbose, callbacks=callbacks))
 
     # --- the batch-level API ---------------------------------------------------------------------
     def _batch(self, x, y, sample_weight, class_weight=None):
