@@ -63,3 +63,31 @@ def test_a_model_without_masks_runs_no_mask_code():
     model = Model(x, Dense(2)(x))
     _, run = model._plan.forward([np.ones((1, 3), np.float32)])
     assert run.masks is None
+
+
+def _tagger():
+    """Per-step labels from a masked sequence: the loss and the metric skip padding."""
+    x = Input((None,), dtype="int64")
+    h = LSTM(4, return_sequences=True, seed=1)(Embedding(20, 3, mask_zero=True, seed=0)(x))
+    model = Model(x, Dense(3, activation="softmax", seed=2)(h), dtype="float64")
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_a_sequence_output_loss_and_metric_skip_masked_steps():
+    model = _tagger()
+    tags = np.array([[1, 2, 0, 0, 0], [2, 0, 0, 0, 0], [0, 1, 2, 1, 2]])
+    logs = model.evaluate(IDS, tags, return_dict=True)
+    p = model.predict(IDS)
+    real = IDS != 0
+    picked = np.take_along_axis(p, tags[..., None], axis=-1)[..., 0]
+    assert logs["loss"] == pytest.approx(float(-np.log(picked[real]).mean()), rel=1e-12)
+    assert logs["accuracy"] == pytest.approx(float((p.argmax(-1) == tags)[real].mean()), rel=1e-12)
+    # The labels under the padding do not matter at all.
+    other = np.where(real, tags, 2)
+    assert model.evaluate(IDS, other, return_dict=True) == logs
+    # step 1e-4: the recurrent kernels' central differences are round-off bound at 1e-6
+    # (the error falls from 8e-6 to 3e-8 as the step grows: not a gradient bug).
+    assert check_model(model, IDS, tags, step=1e-4).passed(1e-6)
+    padded, padded_tags = (np.concatenate([a, np.zeros((3, 3), int)], axis=1) for a in (IDS, tags))
+    assert model.evaluate(padded, padded_tags, return_dict=True)["loss"] == pytest.approx(logs["loss"], rel=1e-12)

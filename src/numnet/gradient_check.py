@@ -158,14 +158,14 @@ def check_model(model, x, y, n_directions: int = 3, step: float = 1e-6, seed: in
     compiled, plan = model._compiled, model._plan
 
     def loss() -> float:
-        outputs, _ = plan.forward(xs, training=False)
-        return compiled.batch_losses(ys, outputs, weights)[0]
+        outputs, run = plan.forward(xs, training=False)
+        return compiled.batch_losses(ys, outputs, weights, plan.output_masks(run))[0]
 
     # Inference mode (deterministic: no dropout, BatchNorm on its moving statistics), with
     # every call's cache kept for the backward pass.
     outputs, run = plan.forward(xs, training=False, keep=True)
     gradient_pass = GradientPass()
-    plan.backward(run, compiled.gradients(ys, outputs, weights), gradient_pass)
+    plan.backward(run, compiled.gradients(ys, outputs, weights, plan.output_masks(run)), gradient_pass)
     errors = {}
     for path, layer in model.leaf_layers():
         for name, param in layer.params.items():

@@ -319,6 +319,13 @@ class Plan:
             fusable = producer is not None and consumers.get(slot, 0) == 0 and self.output_slots.count(slot) == 1
             self.output_steps.append(producer if fusable else None)
 
+    def output_masks(self, run: Run):
+        """The Keras masks of the outputs of ``run`` (one per output), or None."""
+        if run.masks is None:
+            return None
+        masks = [run.masks[s] for s in self.output_slots]
+        return None if all(m is None for m in masks) else masks
+
     def output_activation(self, index: int) -> str | None:
         """The activation output ``index``'s layer applies last, when its gradient may skip
         it (the fused softmax / sigmoid + cross-entropy), else None."""

@@ -66,17 +66,58 @@ class CompiledOutput:
         self.fused = None
         self.loss_sum = 0.0
 
-    def per_sample(self, y, out, weights):
+    def per_sample(self, y, out, weights, mask=None):
+        """Each sample's loss ``(n,)``. With a Keras mask ``(n, T)`` over a sequence output,
+        masked steps do not count: the loss is the mean over the real steps of the batch
+        (Keras's ``sum(l * mask) / sum(mask)``), spread over the samples so that their mean
+        is that figure."""
+        if _masked(mask, out):
+            n, t = mask.shape
+            steps = self.loss.per_sample(*_fold(y, out, n * t)).reshape(n, t)
+            if weights is not None:
+                steps = steps * weights[:, None]
+            m = mask.astype(steps.dtype)
+            return (steps * m).sum(axis=1) * (n / max(float(m.sum()), 1.0))
         losses_ = self.loss.per_sample(y, out)
         return losses_ if weights is None else losses_ * weights
 
-    def gradient(self, y, out, weights):
-        grad = self.fused(y, out) if self.fused is not None else self.loss.derivative(y, out)
-        if weights is not None:
-            grad = grad * weight_column(weights, grad)
+    def gradient(self, y, out, weights, mask=None):
+        """d(batch loss) / d(out), as ``per_sample``'s mean defines it."""
+        if _masked(mask, out):
+            n, t = mask.shape
+            y2, out2 = _fold(y, out, n * t)
+            grad = self.fused(y2, out2) if self.fused is not None else self.loss.derivative(y2, out2)
+            # The flat gradient is that of the mean over n * t rows: rescale each row to the
+            # masked mean's (0 for a masked step).
+            scale = mask.astype(grad.dtype) * grad.dtype.type(n * t / max(float(mask.sum()), 1.0))
+            if weights is not None:
+                scale = scale * weights[:, None].astype(grad.dtype)
+            grad = (grad * scale.reshape((n * t,) + (1,) * (grad.ndim - 1))).reshape(out.shape)
+        else:
+            grad = self.fused(y, out) if self.fused is not None else self.loss.derivative(y, out)
+            if weights is not None:
+                grad = grad * weight_column(weights, grad)
         if self.weight != 1.0:
             grad = grad * grad.dtype.type(self.weight)
         return grad
+
+    def update_metrics(self, y, out, mask=None) -> None:
+        if _masked(mask, out):
+            n, t = mask.shape
+            y2, out2 = _fold(y, out, n * t)
+            keep = mask.reshape(-1)
+            y, out = y2[keep], out2[keep]
+        for metric in self.metrics:
+            metric.update(y, out)
+
+
+def _masked(mask, out) -> bool:
+    return mask is not None and out.ndim >= 3 and mask.shape == out.shape[:2]
+
+
+def _fold(y, out, rows):
+    """``y`` and ``out`` with the time axis folded into the batch: one row per step."""
+    return y.reshape((rows,) + y.shape[2:]), out.reshape((rows,) + out.shape[2:])
 
 
 def _per_output(value, names, what: str, default):
@@ -181,22 +222,25 @@ class CompiledLoss:
         return clone
 
     # --- one batch -----------------------------------------------------------------------------
-    def batch_losses(self, ys, outs, weights) -> tuple[float, list]:
-        """(the weighted total loss of the batch, each output's mean loss or None)."""
+    def batch_losses(self, ys, outs, weights, masks=None) -> tuple[float, list]:
+        """(the weighted total loss of the batch, each output's mean loss or None);
+        ``masks``: the outputs' Keras masks (or None)."""
         total, per_output = 0.0, []
         for output in self.outputs:
             if output.loss is None:
                 per_output.append(None)
                 continue
             w = None if weights is None else weights[output.index]
-            value = float(output.per_sample(ys[output.index], outs[output.index], w).mean())
+            mask = None if masks is None else masks[output.index]
+            value = float(output.per_sample(ys[output.index], outs[output.index], w, mask).mean())
             per_output.append(value)
             total += output.weight * value
         return total, per_output
 
-    def gradients(self, ys, outs, weights) -> list:
+    def gradients(self, ys, outs, weights, masks=None) -> list:
         return [None if o.loss is None else o.gradient(ys[o.index], outs[o.index],
-                                                       None if weights is None else weights[o.index])
+                                                       None if weights is None else weights[o.index],
+                                                       None if masks is None else masks[o.index])
                 for o in self.outputs]
 
     # --- running figures over an epoch ---------------------------------------------------------
@@ -207,16 +251,16 @@ class CompiledLoss:
             for metric in output.metrics:
                 metric.reset()
 
-    def update(self, ys, outs, batch_loss: float, per_output: list, n: int, update_metrics: bool = True) -> None:
+    def update(self, ys, outs, batch_loss: float, per_output: list, n: int, update_metrics: bool = True,
+               masks=None) -> None:
         self.loss_sum += batch_loss * n
         self.count += n
         for output, value in zip(self.outputs, per_output):
             if value is not None:
                 output.loss_sum += value * n
-            if update_metrics:
-                y = ys[output.index]
-                for metric in output.metrics:
-                    metric.update(y, outs[output.index])
+            if update_metrics and output.metrics:
+                output.update_metrics(ys[output.index], outs[output.index],
+                                      None if masks is None else masks[output.index])
 
     def add_sums(self, loss_sum: float, per_output_sums: list, n: int) -> None:
         """Add per-sample loss sums (evaluate: exact however the data is split)."""

@@ -108,11 +108,12 @@ class Trainer:
         compiled = self._compiled
         buffers = _buffers(self)
         outputs, run = self._plan.forward(x, training=True)
-        loss, per_output = compiled.batch_losses(y, outputs, sample_weight)
+        masks = self._plan.output_masks(run)
+        loss, per_output = compiled.batch_losses(y, outputs, sample_weight, masks)
         if not np.isfinite(loss):
             _restore(buffers)
             raise NonFiniteLoss(loss)
-        errors = compiled.gradients(y, outputs, sample_weight)
+        errors = compiled.gradients(y, outputs, sample_weight, masks)
         flat = self.flat_parameters()
         gradient_pass = GradientPass()
         self._plan.backward(run, errors, gradient_pass)
@@ -125,7 +126,7 @@ class Trainer:
             _restore(buffers)
             raise NonFiniteLoss(loss, in_gradient=True)
         self.optimizer.step_flat(flat.layout, flat.params, flat.grads)
-        compiled.update(y, outputs, loss, per_output, len(x[0]))
+        compiled.update(y, outputs, loss, per_output, len(x[0]), masks=masks)
         return compiled.results()
 
     def test_step(self, data) -> dict:
@@ -133,20 +134,23 @@ class Trainer:
         added to the running figures, so an epoch's figure does not depend on batching)."""
         x, y, sample_weight = data
         compiled = self._figures()
-        outputs, _ = self._plan.forward(x, training=False)
+        outputs, run = self._plan.forward(x, training=False)
+        masks = self._plan.output_masks(run)
         total, sums = 0.0, []
         for output in compiled.outputs:
             if output.loss is None:
                 sums.append(None)
                 continue
             w = None if sample_weight is None else sample_weight[output.index]
-            value = float(output.per_sample(y[output.index], outputs[output.index], w).sum(dtype=np.float64))
+            mask = None if masks is None else masks[output.index]
+            value = float(output.per_sample(y[output.index], outputs[output.index], w, mask).sum(dtype=np.float64))
             sums.append(value)
             total += output.weight * value
         compiled.add_sums(total, sums, len(x[0]))
         for output in compiled.outputs:
-            for metric in output.metrics:
-                metric.update(y[output.index], outputs[output.index])
+            if output.metrics:
+                output.update_metrics(y[output.index], outputs[output.index],
+                                      None if masks is None else masks[output.index])
         return compiled.results()
 
     def _figures(self):
