@@ -435,3 +435,25 @@ def test_train_step_is_the_seam_fit_drives():
     model.compile("sgd", "mse")
     model.fit(np.ones((10, 2)), np.zeros((10, 1)), batch_size=4, epochs=2, verbose=0)
     assert Counting.steps == 6 and model.optimizer.iterations == 6
+
+
+def test_sequential_pop_and_add_rebuild_the_graph_without_stale_calls():
+    first, second, third = Dense(4, name="first"), Dense(3, name="second"), Dense(2, name="third")
+    model = Sequential([Input((5,)), first, second])
+    assert model.pop() is second and model.output_shape == (4,)
+    assert second._inbound_nodes == [] and len(first._inbound_nodes) == 1  # no stale call left behind
+    model.add(third)
+    assert [l.name for l in model.layers] == ["first", "third"] and model.predict(np.ones((2, 5))).shape == (2, 2)
+    with pytest.raises(ValueError, match="no layers"):
+        Sequential().pop()
+
+
+def test_sample_weight_per_output():
+    model = _two_outputs()
+    model.compile("sgd", loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"})
+    y = {"cls": REF["two_ycls"], "reg": REF["two_yreg"]}
+    zero_reg = {"cls": np.ones(7), "reg": np.zeros(7)}
+    logs = model.evaluate(REF["two_x"], y, sample_weight=zero_reg, return_dict=True)
+    assert logs["reg_loss"] == 0.0 and logs["cls_loss"] == pytest.approx(float(REF["two_ce"]), rel=1e-12)
+    with pytest.raises(ValueError, match=r"sample_weight\['reg'\] must have shape \(7,\)"):
+        model.evaluate(REF["two_x"], y, sample_weight={"cls": np.ones(7), "reg": np.ones(3)})
