@@ -25,6 +25,9 @@ KEPT = frozenset({
     "name", "built", "trainable", "_trainable", "dtype", "input_shape", "output_shape", "params", "grads",
     "buffers", "grad_targets", "_scratch", "_rng", "seed", "_inbound_nodes", "_grad_pass", "requested_input_shape",
     "needs_input_error", "states", "_thread_views",
+    # A call layer's (numnet.layers.custom): its own weights, Variables, tracked layers, caches.
+    "_own_params", "_own_grads", "_own_buffers", "_variables", "_tracked", "_inferred", "_losses_seen",
+    "_callable_losses", "_eager_losses",
 })
 
 

@@ -104,12 +104,70 @@ def _show(shape) -> str:
     return str((None, *shape))
 
 
+def weight_arguments(layer, args, kwargs) -> tuple:
+    """``(name, shape, initializer, trainable)`` from either ``add_weight`` signature:
+    numnet's ``add_weight(name, shape, initializer="zeros", trainable=True)`` (the name
+    first, as the built-in layers call it) or Keras 3's ``add_weight(shape=None,
+    initializer=None, dtype=None, trainable=True, name=None)`` (the shape first or every
+    argument by keyword; the initializer defaults to ``"glorot_uniform"`` as in Keras, the
+    name to ``"variable"``, ``"variable_1"``, ...)."""
+    kwargs = dict(kwargs)
+    for unsupported in ("regularizer", "constraint"):
+        if kwargs.pop(unsupported, None) is not None:
+            raise TypeError(f"add_weight: numnet has no {unsupported}s; add the term with layer.add_loss instead.")
+    kwargs.pop("autocast", None)
+    kwargs.pop("aggregation", None)
+    dtype = kwargs.pop("dtype", None)
+    if dtype is not None and np.dtype(dtype).kind != "f":
+        raise TypeError(f"add_weight: weights are floating point (the layer's dtype), got dtype={dtype!r}.")
+    if args and isinstance(args[0], str):  # numnet's order
+        names = ("name", "shape", "initializer", "trainable")
+        default_initializer = "zeros"
+    else:
+        names = ("shape", "initializer", "dtype", "trainable", "autocast", "regularizer", "constraint",
+                 "aggregation", "name")
+        default_initializer = "glorot_uniform"
+    if len(args) > len(names):
+        raise TypeError(f"add_weight takes at most {len(names)} positional arguments, got {len(args)}.")
+    for key, value in zip(names, args):
+        if key in kwargs:
+            raise TypeError(f"add_weight got two values for {key!r}.")
+        kwargs[key] = value
+    unknown = sorted(set(kwargs) - {"name", "shape", "initializer", "trainable", "dtype"})
+    if unknown:
+        raise TypeError(f"add_weight got unexpected arguments {unknown}.")
+    shape = kwargs.get("shape")
+    if shape is None:
+        raise TypeError("add_weight needs a shape: add_weight(shape=(in, out), initializer=...).")
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+    name = kwargs.get("name")
+    if name is None:
+        taken = set(layer.params) | set(layer.buffers)
+        name, k = "variable", 1
+        while name in taken:
+            name, k = f"variable_{k}", k + 1
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ValueError(f"add_weight: the name must be a non-empty string without '/', got {name!r}.")
+    initializer = kwargs.get("initializer")
+    return name, shape, default_initializer if initializer is None else initializer, bool(kwargs.get("trainable", True))
+
+
 class Layer:
     """Base class of every numnet layer.
 
     Subclasses implement ``forward`` and ``backward``; ``update(learning_rate)`` takes a
     plain gradient-descent step over ``params`` with ``grads``.
     """
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        """A subclass that defines ``call`` (Keras's way) and no ``forward`` becomes a call
+        layer (``numnet.layers.custom``); a ``Model`` subclass with ``call`` is a subclassed
+        model (``numnet.models.subclassed``)."""
+        super().__init_subclass__(**kwargs)
+        if "call" in cls.__dict__ and not getattr(cls, "_is_model", False):
+            from .custom import make_call_layer
+
+            make_call_layer(cls)
 
     def __init__(self, name: str | None = None, trainable: bool = True, dtype=None, seed=None,
                  input_shape=None) -> None:
@@ -191,8 +249,12 @@ class Layer:
         self.output_shape = self.compute_output_shape(input_shape)
         self.built = True
 
-    def add_weight(self, name: str, shape, initializer="zeros", trainable: bool = True) -> np.ndarray:
-        """Create a parameter (or, with ``trainable=False``, a buffer) drawn from ``initializer``."""
+    def add_weight(self, *args, **kwargs) -> np.ndarray:
+        """Create a parameter (or, with ``trainable=False``, a buffer) drawn from ``initializer``:
+        ``add_weight(name, shape, initializer="zeros", trainable=True)`` or Keras's
+        ``add_weight(shape=..., initializer="glorot_uniform", trainable=True, name=...)``
+        (see ``weight_arguments``). Returns the array (a call layer: its Variable)."""
+        name, shape, initializer, trainable = weight_arguments(self, args, kwargs)
         if self._rng is None:
             self._rng = make_generator(self.seed)
         value = initializers.get(initializer)(shape, self._rng, self.dtype or np.float32)
@@ -268,6 +330,10 @@ class Layer:
 
         if is_symbolic(inputs):
             return self._call_symbolic(inputs, training, kwargs)
+        from . import custom
+
+        if custom.wants_tape(inputs):  # Tensors, or a GradientTape recording: one op on the tape
+            return custom.call_on_tensors(self, inputs, training, kwargs)
         if isinstance(inputs, (list, tuple)) and any(isinstance(i, Layer) for i in inputs) or isinstance(inputs, Layer):
             raise TypeError(
                 f"Layer {self.name!r} was called on a layer ({inputs!r}); call it on the tensor a layer "
@@ -365,6 +431,40 @@ class Layer:
     def non_trainable_weights(self) -> list[np.ndarray]:
         """The buffers, and the parameters of a frozen layer."""
         return ([] if self.trainable else list(self.params.values())) + list(self.buffers.values())
+
+    @property
+    def trainable_variables(self) -> list:
+        """The trainable weights as ``numnet.ops`` Variables (for ``GradientTape.gradient`` and
+        ``optimizer.apply_gradients``); each reads the layer's current array."""
+        from .custom import trainable_variables
+
+        return trainable_variables(self)
+
+    @property
+    def variables(self) -> list:
+        """Every weight (parameters, then buffers) as a Variable."""
+        from .custom import all_variables
+
+        return all_variables(self)
+
+    @property
+    def non_trainable_variables(self) -> list:
+        ids = {id(v) for v in self.trainable_variables}
+        return [v for v in self.variables if id(v) not in ids]
+
+    def add_loss(self, value) -> None:
+        """Add a term to the training loss: a scalar Tensor computed in ``call``, or a
+        zero-argument callable returning one (see ``numnet.layers.custom.add_loss``)."""
+        from .custom import add_loss
+
+        add_loss(self, value)
+
+    @property
+    def losses(self) -> list:
+        """The terms given to ``add_loss`` (in the last forward pass; callables evaluated now)."""
+        from .custom import losses_of
+
+        return losses_of(self)
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the parameters (kernel, then bias, ...) followed by the buffers."""
