@@ -258,6 +258,40 @@ class Optimizer:
         self._flat = (layout, self.state, flat)
         return flat
 
+    def apply_gradients(self, grads_and_vars) -> None:
+        """One step from ``(gradient, variable)`` pairs, as Keras / TensorFlow take them:
+        ``optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))``.
+
+        Variables are ``numnet.ops.Variable``s (a layer's come from ``trainable_variables``
+        and are updated in the layer's own array); gradients are Tensors or arrays of the
+        variable's shape. A pair whose gradient is None (no path from the loss) is skipped,
+        as TensorFlow does. State is kept per variable: ``(layer name, weight name)`` for a
+        layer's weight, ``("", name)`` for a plain Variable.
+        """
+        from .ops import Variable
+
+        items = []
+        for pair in grads_and_vars:
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise TypeError(f"apply_gradients expects (gradient, variable) pairs, got {pair!r:.80}.")
+            grad, variable = pair
+            if not isinstance(variable, Variable):
+                raise TypeError(
+                    f"apply_gradients: each variable must be a numnet.ops.Variable (model.trainable_variables), "
+                    f"got {type(variable).__name__}."
+                )
+            if grad is None:
+                continue
+            grad = np.asarray(getattr(grad, "value", grad))
+            param = variable.value
+            if grad.shape != param.shape:
+                raise ValueError(f"apply_gradients: the gradient of {variable.name!r} has shape {grad.shape}, "
+                                 f"the variable {param.shape}.")
+            key = getattr(variable, "path", None) or ("", variable.name)
+            items.append((key, param, grad.astype(param.dtype, copy=False)))
+        if items:
+            self.step(items)
+
     def apply(self, layers) -> None:
         """One step over the gradients of every trainable layer in ``layers``."""
         self.step(

@@ -309,9 +309,12 @@ class GradientTape:
         for what, items in (("target", targets), ("source", leaves)):
             for t in items:
                 if not isinstance(t, Tensor):
+                    hint = (" A layer's or model's weights as Variables are layer.trainable_variables "
+                            "(trainable_weights are the plain arrays)." if what == "source" and
+                            isinstance(t, np.ndarray) else "")
                     raise TypeError(
                         f"GradientTape.gradient: each {what} must be a numnet Tensor or Variable "
-                        f"(computed with numnet.ops), got {type(t).__name__}."
+                        f"(computed with numnet.ops), got {type(t).__name__}.{hint}"
                     )
         grads = self._backprop(targets, seeds, leaves)
         if not self.persistent:
