@@ -44,7 +44,46 @@ class SymbolicTensor:
     def __bool__(self):
         raise TypeError(f"{self!r} is symbolic and has no truth value.")
 
-    __hash__ = object.__hash__
+    __hash__ = object.__hash__  # identity (``==`` is not an op here: graphs look tensors up)
+
+    # Operators add op nodes to the graph (``Dense(4)(x) + x``), as ``numnet.ops`` does.
+    def __getitem__(self, key):
+        return _ops().getitem(self, key)
+
+    def __neg__(self):
+        return _ops().negative(self)
+
+    def __abs__(self):
+        return _ops().abs(self)
+
+    @property
+    def T(self):
+        return _ops().transpose(self)
+
+
+def _ops():
+    from .. import ops
+
+    return ops
+
+
+def _binary(op: str, reflected: bool = False):
+    if reflected:
+        def method(self, other):
+            return getattr(_ops(), op)(other, self)
+    else:
+        def method(self, other):
+            return getattr(_ops(), op)(self, other)
+    return method
+
+
+for _name, _op in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "divide"),
+                   ("pow", "power"), ("matmul", "matmul")):
+    setattr(SymbolicTensor, f"__{_name}__", _binary(_op))
+    setattr(SymbolicTensor, f"__r{_name}__", _binary(_op, reflected=True))
+for _name, _op in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal")):
+    setattr(SymbolicTensor, f"__{_name}__", _binary(_op))
+del _name, _op
 
 
 def is_symbolic(value) -> bool:

@@ -21,6 +21,7 @@ from .core import Dense, Input, InputLayer
 from .conv import Conv2D
 from .layer import Layer
 from .merge import Add, Concatenate
+from .op_layer import OpLayer
 from .normalization import BatchNormalization, LayerNormalization
 from .pooling import (
     AveragePooling2D,
@@ -69,6 +70,7 @@ __all__ = [
     "MaxPooling1D",
     "MaxPooling2D",
     "MultiHeadAttention",
+    "OpLayer",
     "RepeatVector",
     "Reshape",
     "SimpleRNN",

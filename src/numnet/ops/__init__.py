@@ -32,3 +32,14 @@ from .creation import (
     arange, convert_to_numpy, convert_to_tensor, eye, full, full_like, ones, ones_like, zeros,
     zeros_like,
 )
+
+# --- ops on symbolic tensors --------------------------------------------------------------
+# Every op below, given a graph's SymbolicTensor (Input(...) and what layers return), adds an
+# OpLayer node to the graph instead of computing (numnet.layers.op_layer); on anything else it
+# is the op itself. The op modules keep calling each other unwrapped.
+from . import symbolic as _symbolic  # noqa: E402
+
+SYMBOLIC_OPS = _symbolic.install(globals(), exclude={
+    "Tensor", "Variable", "GradientTape", "is_recording", "primitive", "record", "TensorSpec",
+    "infer_output_spec", "convert_to_numpy", "shape",
+})
