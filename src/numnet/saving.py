@@ -430,11 +430,12 @@ def save_model(model, path) -> None:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "numnet_version": _version(),
-        "model": _model_record(model, arrays, set()),
+        "model": _model_or_subclassed_record(model, arrays),
         "compile": None,
     }
     compiled = getattr(model, "_compiled", None)
     if getattr(model, "compiled", False) and compiled is not None:
+        _check_builtin_losses(compiled)
         meta["compile"] = {
             "losses": [None if o.loss is None else _loss_record(o.loss) for o in compiled.outputs],
             "loss_weights": [o.weight for o in compiled.outputs],
@@ -443,6 +444,24 @@ def save_model(model, path) -> None:
         }
     arrays["meta"] = np.frombuffer(_to_json_bytes(meta), dtype=np.uint8)
     _atomic_write(path, arrays)
+
+
+def _model_or_subclassed_record(model, arrays) -> dict:
+    from .models import subclassed
+
+    if subclassed.is_subclassed(model):
+        return subclassed.record(model, arrays)
+    return _model_record(model, arrays, set())
+
+
+def _check_builtin_losses(compiled) -> None:
+    for output in compiled.outputs:
+        if getattr(output.loss, "is_custom", False):
+            raise ValueError(
+                f"Cannot save the compile settings of output {output.name!r}: its loss {output.loss.name!r} is a "
+                "custom function or Loss subclass, which a file cannot hold. Use save_weights, or save after "
+                "compiling with a built-in loss."
+            )
 
 
 def save_weights(model, path) -> None:
@@ -844,6 +863,10 @@ def _rebuild_model(archive: _Archive):
     try:
         if archive.meta["format_version"] == 1:
             model = _rebuild_v1(archive, meta, classes, sources)
+        elif meta.get("kind") == "subclassed":
+            from .models import subclassed
+
+            model = subclassed.rebuild(archive, meta, classes)
         else:
             _, dtype, _, _ = _model_header(meta, where)
             model = _rebuild(archive, meta, where, dtype, classes, sources)

@@ -328,6 +328,8 @@ class Layer:
         """
         from ..graph import is_symbolic
 
+        if getattr(training, "_numnet_trace", False):  # a subclassed model's call() being traced
+            training = None
         if is_symbolic(inputs):
             return self._call_symbolic(inputs, training, kwargs)
         from . import custom

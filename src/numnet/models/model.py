@@ -84,7 +84,27 @@ class Model(Trainer, Layer):
 
     @classmethod
     def _defines_graph_later(cls) -> bool:
-        return False
+        from .subclassed import defines_call
+
+        return defines_call(cls)  # a subclassed model: traced from call() when built
+
+    # --- subclassed models (numnet.models.subclassed) ----------------------------------------
+    def build(self, input_shape) -> None:
+        """A subclassed model: trace ``call`` on inputs of ``input_shape`` into the graph."""
+        from . import subclassed
+
+        if self._plan is None and subclassed.defines_call(type(self)):
+            subclassed.build(self, input_shape)
+
+    def compile(self, optimizer="adam", loss=None, loss_weights=None, metrics=None, **kwargs) -> None:
+        from . import subclassed
+
+        if self._plan is None and subclassed.defines_call(type(self)):
+            return subclassed.defer_compile(self, dict(optimizer=optimizer, loss=loss, loss_weights=loss_weights,
+                                                       metrics=metrics, **kwargs))
+        return Trainer.compile(self, optimizer, loss, loss_weights=loss_weights, metrics=metrics, **kwargs)
+
+    compile.__doc__ = Trainer.compile.__doc__
 
     # --- the graph -------------------------------------------------------------------------
     def _init_graph(self, inputs, outputs) -> None:
