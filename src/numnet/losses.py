@@ -134,8 +134,13 @@ class Loss:
     below are this class with a fixed name.
     """
 
-    def __init__(self, name: str, from_logits: bool = False, reduction="sum_over_batch_size", axis: int = -1,
-                 display_name: str | None = None, **params) -> None:
+    is_custom = False
+
+    def __init__(self, name: str | None = None, from_logits: bool = False, reduction="sum_over_batch_size",
+                 axis: int = -1, display_name: str | None = None, **params) -> None:
+        if type(self).call is not Loss.call:  # a Keras-style subclass: call(y_true, y_pred) in numnet.ops
+            self._init_custom(name, from_logits, reduction, params)
+            return
         key = loss_functions.canonical_name(name)
         spec = loss_functions.spec(key)
         owner = f"Loss {key!r}"
@@ -235,7 +240,65 @@ class Loss:
             return values
         return float(values.sum(dtype=np.float64) * self._scale(y_true, values))
 
-    __call__ = forward
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """``forward``: a float on arrays. When an argument is a Tensor or a GradientTape
+        records, the weighted mean over samples as a Tensor (one op whose backward is this
+        loss's derivative, or a subclass's ops), so that a training loop can differentiate it."""
+        from .layers.custom import wants_tape
+
+        if self.is_custom or wants_tape([y_true, y_pred]):
+            from .training.custom_loss import loss_on_tensors
+
+            return loss_on_tensors(self, y_true, y_pred, sample_weight)
+        return self.forward(y_true, y_pred, sample_weight)
+
+    # --- subclasses with call(): numnet.training.custom_loss ----------------------------------
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "call" in cls.__dict__:
+            for name in ("forward", "backward", "get_config", "__repr__", "fused_gradient"):
+                if name not in cls.__dict__:
+                    setattr(cls, name, getattr(Loss, f"_custom_{name.strip('_')}"))
+
+    def _init_custom(self, name, from_logits, reduction, params) -> None:
+        from .layers.layer import _snake_case
+        from .training.custom_loss import FunctionLoss
+
+        if reduction != "sum_over_batch_size":
+            raise ValueError(f"Loss {type(self).__name__}: a subclass's loss is reduced as 'sum_over_batch_size' "
+                             f"(the mean over samples), got reduction={reduction!r}.")
+        if params:
+            raise TypeError(f"Loss {type(self).__name__} got unexpected arguments {sorted(params)}.")
+        self.is_custom = True
+        self.name = name or _snake_case(type(self).__name__)
+        self.display_name = self.name
+        self.from_logits = bool(from_logits)
+        self.reduction = reduction
+        self.is_sparse = False
+        function = FunctionLoss(self.call, self.name)
+        self.per_sample = function.per_sample
+        self.derivative = function.derivative
+        self._evaluate = function._evaluate
+
+    def _custom_forward(self, y_true, y_pred, sample_weight=None) -> float:
+        y_pred = np.asarray(y_pred)
+        values = self.per_sample(np.asarray(y_true), y_pred)
+        if sample_weight is not None:
+            values = values * sample_weights(sample_weight, len(values), values.dtype)
+        return float(values.mean())
+
+    def _custom_backward(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
+        grad = self.derivative(np.asarray(y_true), np.asarray(y_pred))
+        return grad if sample_weight is None else grad * weight_column(sample_weight, grad)
+
+    def _custom_get_config(self) -> dict:
+        return {"name": self.name, "from_logits": self.from_logits}
+
+    def _custom_repr(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    def _custom_fused_gradient(self, activation):
+        return None  # the tape's gradient, never the fused softmax / sigmoid one
 
     def backward(self, y_true, y_pred, sample_weight=None) -> np.ndarray:
         """d forward / d y_pred (for ``reduction=None``: of the ``sum_over_batch_size`` value)."""
@@ -454,8 +517,15 @@ def deserialize(record) -> Loss:
 def get(identifier) -> Loss:
     """A ``Loss`` from a name (``"mse"``, ``"huber"``), a Keras class name
     (``"MeanSquaredError"``) or a ``Loss``."""
-    if isinstance(identifier, Loss):
+    if isinstance(identifier, Loss) or getattr(identifier, "is_custom", False):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        raise TypeError(f"compile(loss=...) got the class {identifier.__name__}; pass an instance: "
+                        f"{identifier.__name__}().")
+    if callable(identifier) and not isinstance(identifier, str):
+        from .training.custom_loss import FunctionLoss
+
+        return FunctionLoss(identifier)  # fn(y_true, y_pred) written with numnet.ops
     if isinstance(identifier, str) and identifier in _CLASSES:
         return _CLASSES[identifier]()
     return Loss(identifier)

@@ -114,6 +114,16 @@ def _scalar(value):
     return float(value) if value.ndim == 0 else value
 
 
+def _plain_result(result):
+    def plain_result(self):
+        value = result(self)
+        return _scalar(getattr(value, "value", value))
+
+    plain_result.__doc__ = result.__doc__
+    plain_result.__wrapped__ = result
+    return plain_result
+
+
 class Metric:
     """Base class: implement ``reset_state``, ``update_state`` and ``result``."""
 
@@ -127,10 +137,47 @@ class Metric:
         self.reset_state()
 
     def reset_state(self) -> None:
-        raise NotImplementedError
+        """Every ``add_variable`` Variable back to its initial value (Keras's default)."""
+        for variable, initial in self.__dict__.get("_state_variables", ()):
+            variable.assign(initial)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         raise NotImplementedError
+
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None):
+        """A state Variable (``numnet.ops.Variable``, not trainable) of ``shape`` from
+        ``initializer`` (``"zeros"``, ``"ones"`` or a numnet initializer), which
+        ``reset_state`` puts back to that value. ``update_state`` updates it with
+        ``assign`` / ``assign_add``."""
+        from . import initializers
+        from .ops import Variable
+        from .random import make_generator
+
+        shape = tuple(int(s) for s in shape) if isinstance(shape, (list, tuple)) else (int(shape),)
+        dtype = np.dtype(dtype or np.float32)
+        if isinstance(initializer, str) and initializer in ("zeros", "ones"):
+            initial = (np.zeros if initializer == "zeros" else np.ones)(shape, dtype=dtype)
+        else:
+            initial = np.asarray(initializers.get(initializer)(shape, make_generator(0), dtype), dtype=dtype)
+        variable = Variable(initial.copy(), trainable=False, name=name or f"{self.name}_variable")
+        self.__dict__.setdefault("_state_variables", []).append((variable, initial))
+        return variable
+
+    @property
+    def variables(self) -> list:
+        """The state Variables made by ``add_variable``."""
+        return [v for v, _ in self.__dict__.get("_state_variables", ())]
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__module__ == __name__:
+            return
+        if "result" in cls.__dict__:
+            cls.result = _plain_result(cls.__dict__["result"])  # a Tensor result logs as a number
+        if "name" not in cls.__dict__:
+            from .layers.layer import _snake_case
+
+            cls.name = _snake_case(cls.__name__)  # Keras's default: the class name in snake case
 
     def result(self):
         raise NotImplementedError
@@ -667,6 +714,12 @@ def get(identifier, loss_name: str | None = None, n_outputs: int | None = None) 
     """
     if isinstance(identifier, Metric):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        raise TypeError(f"metrics=[...] got the class {identifier.__name__}; pass an instance: {identifier.__name__}().")
+    if callable(identifier) and not isinstance(identifier, str):
+        from .training.custom_loss import FunctionMetric
+
+        return FunctionMetric(identifier)  # fn(y_true, y_pred) -> per-sample values, averaged
     if not isinstance(identifier, str):
         raise ValueError(f"Unknown metric {identifier!r}; expected a Metric or one of: {', '.join(NAMES)}.")
     by_class = {cls.__name__: key for key, cls in _REGISTRY.items()}  # "AUC", "F1Score" ... as Keras takes

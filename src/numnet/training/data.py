@@ -145,6 +145,8 @@ def _as_target(output, y, n_samples: int, name: str) -> np.ndarray:
     if len(y) != n_samples:
         raise ValueError(f"x has {n_samples} samples but {name} has {len(y)}; they must match.")
     check_finite(name, y, output.dtype)
+    if getattr(output.loss, "is_custom", False):
+        return y  # a custom loss reads y_true as it likes (labels, another width ...)
     output_shape = output.shape
     loss = output.loss.name
     if loss == "sparse_categorical_cross_entropy":

@@ -13,6 +13,7 @@ from .. import optimizers
 from ..graph.plan import GradientPass
 from . import loop
 from .compile import CompiledLoss, _check_optimizer_argument
+from .custom_loss import AddedLosses
 from .data import as_inputs, as_sample_weights, as_targets
 
 
@@ -107,9 +108,11 @@ class Trainer:
         x, y, sample_weight = data
         compiled = self._compiled
         buffers = _buffers(self)
-        outputs, run = self._plan.forward(x, training=True)
+        with AddedLosses(self) as added:  # add_loss terms of this forward (and the model's callables)
+            outputs, run = self._plan.forward(x, training=True)
         masks = self._plan.output_masks(run)
         loss, per_output = compiled.batch_losses(y, outputs, sample_weight, masks)
+        loss += added.value
         if not np.isfinite(loss):
             _restore(buffers)
             raise NonFiniteLoss(loss)
@@ -119,6 +122,7 @@ class Trainer:
         self._plan.backward(run, errors, gradient_pass)
         del run
         flat.gather(gradient_pass)
+        added.add_gradients()
         # One BLAS pass: a NaN / inf gradient, or one whose squares overflow (which would
         # poison Adam's or RMSprop's second moment for good), stops the step before it
         # changes anything. Measured at 1-2% of a step (BENCHMARKS.md).
@@ -134,9 +138,10 @@ class Trainer:
         added to the running figures, so an epoch's figure does not depend on batching)."""
         x, y, sample_weight = data
         compiled = self._figures()
-        outputs, run = self._plan.forward(x, training=False)
+        with AddedLosses(self, with_gradients=False) as added:
+            outputs, run = self._plan.forward(x, training=False)
         masks = self._plan.output_masks(run)
-        total, sums = 0.0, []
+        total, sums = added.value * len(x[0]), []
         for output in compiled.outputs:
             if output.loss is None:
                 sums.append(None)
