@@ -560,9 +560,8 @@ def add_loss(layer, value) -> None:
         raise ValueError(f"add_loss expects a scalar loss term, got a Tensor of shape {value.shape}.")
     if _recording:
         _recording[-1].append(value)
-    else:
-        # Outside a call layer's forward (eagerly, under a user's tape): the term is only seen.
-        layer.__dict__.setdefault("_eager_losses", []).append(value)
+    # Else call() is not being run by numnet as a layer (shape inference on dummies, or a
+    # direct layer.call(x)): there is no pass for the term to belong to, and it is dropped.
 
 
 def losses_of(layer) -> list:
@@ -572,7 +571,6 @@ def losses_of(layer) -> list:
     layers = [leaf for _, leaf in leaves_of(layer)] if getattr(layer, "_is_model", False) else [layer]
     for item in layers:
         found.extend(item.__dict__.get("_losses_seen", []))
-        found.extend(item.__dict__.get("_eager_losses", []))
         found.extend(wrap(as_array(fn())) for fn in item.__dict__.get("_callable_losses", []))
     if getattr(layer, "_is_model", False):
         found.extend(wrap(as_array(fn())) for fn in layer.__dict__.get("_callable_losses", []))
@@ -695,7 +693,10 @@ def _call_model(model, inputs, training, kwargs):
         arrays = [as_array(x) for x in items]
         arrays = arrays if isinstance(inputs, (list, tuple)) else arrays[0]
     xs = [a.astype(model.dtype, copy=False) for a in as_inputs(model, arrays, check_values=False)]
-    outputs, run = model._plan.forward(xs, training=bool(training), keep=bool(_tape._active))
+    # capture: every step keeps its cache in this run, so that calling the model again before
+    # tape.gradient (a GAN's discriminator on real, then on generated data) cannot overwrite it.
+    recording = bool(_tape._active)
+    outputs, run = model._plan.forward(xs, training=bool(training), capture=recording, keep=recording)
     outs = [wrap(o) for o in outputs]
     single = len(outs) == 1
     if not _tape._active:
