@@ -255,8 +255,14 @@ def _convert(g: _Graph, layer, inputs: list[str]) -> str:
         return total
     if isinstance(layer, L.Concatenate):
         return g.op("Concat", inputs, layer.name, axis=layer._feature_axis + 1)
+    convert = getattr(layer, "to_onnx", None)
+    if convert is not None:  # a custom layer's own converter
+        return convert(g, inputs)
     raise ValueError(
         f"Cannot export layer {layer.name!r} to ONNX: numnet has no ONNX conversion for {type(layer).__name__}."
+        + (" A custom layer exports when it defines to_onnx(graph, inputs), returning the name of its output "
+           "(see docs/custom.md)." if type(layer).__module__.split(".")[0] != "numnet"
+           or getattr(type(layer), "_call_layer", False) else "")
     )
 
 
