@@ -427,6 +427,8 @@ def _forward(self, inputs, training=False, **kwargs):
     """``call`` on Tensors wrapping ``inputs``, recorded on a private tape kept in
     ``self._tape_record``; returns the output array(s)."""
     many = isinstance(inputs, (list, tuple))
+    if not self.built:  # called directly on arrays: build for their shape first
+        self.build_for(_shape_of(inputs))
     tensors = [wrap(np.asarray(x)) for x in (inputs if many else [inputs])]
     tape = _tape.GradientTape()
     losses: list = []

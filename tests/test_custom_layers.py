@@ -1,0 +1,301 @@
+"""Layers written with call() (numnet.layers.custom) and numnet.ops on symbolic tensors
+(numnet.layers.op_layer): gradients, training, tracked layers, saving, export, errors."""
+
+import numpy as np
+import pytest
+
+import numnet
+from numnet import ops
+from numnet.gradient_check import check_layer, check_model
+from numnet.layers import Dense, Dropout
+from numnet.layers.custom import LayerVariable
+
+RNG = np.random.default_rng(11)
+
+
+@numnet.register_layer(name="TestOpsDense")
+class OpsDense(numnet.Layer):
+    """Dense written with numnet.ops: activation(x W + b)."""
+
+    def __init__(self, units, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation_name = activation
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform", name="kernel")
+        self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+
+    def call(self, x, training=False):
+        y = ops.matmul(x, self.kernel) + self.bias
+        return ops.relu(y) if self.activation_name == "relu" else y
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": self.activation_name}
+
+
+@numnet.register_layer(name="TestBlock")
+class Block(numnet.Layer):
+    """Tracked layers: a built-in Dense, a call layer, a Dropout and a list of Dense."""
+
+    def __init__(self, units=6, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.inner = Dense(units, activation="tanh")
+        self.ops_dense = OpsDense(units)
+        self.drop = Dropout(0.5, seed=3)
+        self.heads = [Dense(2), Dense(2)]
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=(1,), initializer="ones", name="scale")
+
+    def call(self, x, training=False):
+        h = self.ops_dense(self.inner(x)) * self.scale
+        h = self.drop(h, training=training)
+        return ops.concatenate([head(h) for head in self.heads], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def _x(n=6, d=4):
+    return RNG.standard_normal((n, d))
+
+
+# --- gradients ----------------------------------------------------------------------------------
+def test_call_layer_gradient_check():
+    result = check_layer(OpsDense(3, activation="relu"), _x())
+    assert result.passed(1e-6), result.errors
+    assert set(result.errors) == {"param:kernel", "param:bias", "input:0"}
+
+
+def test_tracked_layers_gradient_check_by_path():
+    block = Block()
+    result = check_layer(block, _x())  # inference: the tracked Dropout passes its input through
+    assert result.passed(1e-6), result.errors
+    assert set(result.errors) == {"param:scale", "param:inner/kernel", "param:inner/bias", "param:ops_dense/kernel",
+                                  "param:ops_dense/bias", "param:heads/0/kernel", "param:heads/0/bias",
+                                  "param:heads/1/kernel", "param:heads/1/bias", "input:0"}
+
+
+def test_shared_call_layer_in_a_graph_keeps_its_calls_apart():
+    x = numnet.Input((4,))
+    shared = OpsDense(4)  # linear: no kink of relu at a zero pre-activation to upset the differences
+    y = Dense(1, activation="tanh")(shared(ops.tanh(shared(x))))  # the same layer twice: two caches, summed
+    model = numnet.Model(x, y, dtype="float64")
+    model.compile("sgd", "mse")
+    result = check_model(model, _x(8), RNG.standard_normal((8, 1)))
+    assert result.passed(1e-6), result.errors
+
+
+def test_call_layer_output_equals_its_formula():
+    layer = OpsDense(3, activation="relu", dtype="float64")
+    x = _x()
+    out = layer(x)
+    expected = np.maximum(x @ layer.params["kernel"] + layer.params["bias"], 0)
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+    assert isinstance(out, np.ndarray)
+
+
+# --- training, weights as Variables ---------------------------------------------------------------
+def test_call_layer_trains_in_fit_and_reads_the_flat_buffer():
+    x = _x(128)
+    y = x @ np.array([[1.0], [-2.0], [0.5], [1.5]])
+    inputs = numnet.Input((4,))
+    layer = OpsDense(1)
+    model = numnet.Model(inputs, layer(inputs), seed=0)
+    model.compile(numnet.optimizers.Adam(0.05), "mse")
+    history = model.fit(x, y, epochs=40, batch_size=32, verbose=0)
+    assert history.history["loss"][-1] < 0.01 * history.history["loss"][0]
+    # The Variable reads the array the model trains: a view into the flat parameter buffer.
+    assert isinstance(layer.kernel, LayerVariable)
+    assert layer.kernel.value is layer.params["kernel"]
+    assert np.shares_memory(layer.kernel.value, model.flat_parameters().params)
+    np.testing.assert_allclose(layer.kernel.numpy().ravel(), [1.0, -2.0, 0.5, 1.5], atol=0.05)
+
+
+def test_frozen_tracked_layer_shows_as_buffers_and_does_not_train():
+    block = Block()
+    block.inner.trainable = False
+    inputs = numnet.Input((4,))
+    model = numnet.Model(inputs, block(inputs), seed=1)
+    assert "inner/kernel" in block.buffers and "inner/kernel" not in block.params
+    frozen = block.inner.get_weights()
+    model.compile("adam", "mse")
+    model.fit(_x(32), RNG.standard_normal((32, 4)), epochs=2, verbose=0)
+    for before, after in zip(frozen, block.inner.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert not np.allclose(block.heads[0].get_weights()[0], 0)
+
+
+def test_add_weight_signatures():
+    class Both(numnet.Layer):
+        def build(self, input_shape):
+            self.a = self.add_weight("a", (2, 3))  # numnet's order: zeros by default
+            self.b = self.add_weight(shape=(2, 3))  # Keras's: glorot_uniform, auto name
+            self.c = self.add_weight((3,), "ones", name="c", trainable=False)  # Keras's positional shape
+            self.d = self.add_weight(shape=(2,))
+
+        def call(self, x):
+            return x
+
+    layer = Both()
+    layer.build_for((3,))
+    assert list(layer.params) == ["a", "variable", "variable_1"] and list(layer.buffers) == ["c"]
+    np.testing.assert_array_equal(layer.params["a"], 0)
+    assert np.all(layer.params["variable"] != 0)
+    np.testing.assert_array_equal(layer.buffers["c"], 1)
+    assert isinstance(layer.b, LayerVariable) and layer.b.value is layer.params["variable"]
+    assert not layer.c.trainable
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(initializer="zeros"), TypeError, "needs a shape"),
+    (dict(shape=(2,), regularizer="l2"), TypeError, "no regularizers"),
+    (dict(shape=(2,), name="a/b"), ValueError, "without '/'"),
+    (dict(shape=(2,), bogus=1), TypeError, "unexpected arguments"),
+])
+def test_add_weight_errors(kwargs, error, match):
+    layer = OpsDense(2)
+    with pytest.raises(error, match=match):
+        layer.add_weight(**kwargs)
+    assert dict(layer.params) == {}
+
+
+def test_compute_output_shape_is_inferred_from_call():
+    class Widen(numnet.Layer):
+        def call(self, x):
+            return ops.concatenate([x, ops.square(x)], axis=-1)[:, 1:]
+
+    out = Widen()(numnet.Input((5,)))
+    assert out.shape == (None, 9)
+
+    class Given(Widen):
+        def compute_output_shape(self, input_shape):
+            return (2 * input_shape[-1] - 1,)
+
+    assert Given()(numnet.Input((5,))).shape == (None, 9)
+
+
+# --- errors ----------------------------------------------------------------------------------
+def test_call_returning_a_numpy_array_raises_and_changes_nothing():
+    class Disconnected(OpsDense):
+        def call(self, x, training=False):
+            if training:  # the build (shape inference, inference mode) passes; training does not
+                return np.asarray(x) @ self.kernel.numpy()
+            return ops.matmul(x, self.kernel)
+
+    inputs = numnet.Input((4,))
+    layer = Disconnected(2)
+    model = numnet.Model(inputs, layer(inputs))
+    model.compile("sgd", "mse")
+    before = model.get_weights()
+    with pytest.raises(TypeError, match="returned a ndarray, not a numnet Tensor"):
+        model.fit(_x(8), np.zeros((8, 2)), verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+    class AlwaysNumpy(OpsDense):
+        def call(self, x, training=False):
+            return np.asarray(x)
+
+    with pytest.raises(TypeError, match="returned a ndarray"):
+        AlwaysNumpy(2)(numnet.Input((4,)))
+
+
+def test_backward_before_forward_is_a_runtime_error():
+    layer = OpsDense(2)
+    layer.build_for((4,))
+    with pytest.raises(RuntimeError, match="before backward"):
+        layer.backward(np.ones((3, 2)))
+
+
+# --- saving and export ---------------------------------------------------------------------
+def test_model_with_call_layers_saves_and_loads(tmp_path):
+    inputs = numnet.Input((4,))
+    model = numnet.Model(inputs, OpsDense(3)(Block()(inputs)), seed=2)
+    model.compile("adam", "mse")
+    x = _x(16)
+    model.fit(x, RNG.standard_normal((16, 3)), epochs=1, verbose=0)
+    model.save(tmp_path / "m.npz")
+    loaded = numnet.load_model(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    model.save_weights(tmp_path / "w.npz")
+    other = numnet.Model(inputs2 := numnet.Input((4,)), OpsDense(3)(Block()(inputs2)), seed=9)
+    other.load_weights(tmp_path / "w.npz")
+    np.testing.assert_array_equal(other.predict(x), model.predict(x))
+
+
+def test_unregistered_call_layer_cannot_be_saved(tmp_path):
+    class Unregistered(numnet.Layer):
+        def call(self, x):
+            return ops.tanh(x)
+
+    inputs = numnet.Input((4,))
+    model = numnet.Model(inputs, Unregistered()(inputs))
+    with pytest.raises(ValueError, match="is not registered"):
+        model.save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_onnx_export_needs_a_converter(tmp_path):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+
+    class Twice(numnet.Layer):
+        def call(self, x):
+            return 2.0 * x
+
+    inputs = numnet.Input((3,))
+    model = numnet.Model(inputs, Twice()(inputs))
+    with pytest.raises(ValueError, match="defines to_onnx"):
+        model.export_onnx(tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+    class TwiceExported(Twice):
+        def to_onnx(self, graph, inputs):
+            return graph.op("Mul", [inputs[0], graph.const(f"{self.name}_two", 2.0)], self.name)
+
+    inputs = numnet.Input((3,))
+    model = numnet.Model(inputs, TwiceExported()(inputs))
+    model.export_onnx(tmp_path / "m.onnx")
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    x = RNG.standard_normal((2, 3)).astype(np.float32)
+    (out,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(out, 2 * x, rtol=1e-6)
+
+
+# --- numnet.ops on symbolic tensors -------------------------------------------------------------
+def test_ops_on_symbolic_tensors_build_a_graph():
+    x = numnet.Input((4,))
+    dense = Dense(4)
+    y = ops.relu(dense(x)) + x
+    z = ops.concatenate([y, x[:, :2] * 2.0], axis=-1)
+    model = numnet.Model(x, Dense(1)(ops.sum(z, axis=-1, keepdims=True) - z), dtype="float64")
+    assert [type(layer).__name__ for layer in model.layers].count("OpLayer") == 7
+    data = _x(5)
+    kernel, bias = dense.get_weights()
+    y_ref = np.maximum(data @ kernel + bias, 0) + data
+    z_ref = np.concatenate([y_ref, data[:, :2] * 2.0], axis=-1)
+    head = model.layers[-1].get_weights()
+    expected = (z_ref.sum(-1, keepdims=True) - z_ref) @ head[0] + head[1]
+    np.testing.assert_allclose(model.predict(data), expected, rtol=1e-12)
+    model.compile("sgd", "mse")
+    assert check_model(model, data, RNG.standard_normal((5, 1))).passed(1e-6)
+
+
+def test_model_with_op_layers_saves_and_loads(tmp_path):
+    x = numnet.Input((6,))
+    y = Dense(3)(ops.tanh(x[..., 1:4]) * ops.mean(x, axis=-1, keepdims=True))
+    model = numnet.Model(x, ops.softmax(y))
+    model.save(tmp_path / "m.npz")
+    loaded = numnet.load_model(tmp_path / "m.npz")
+    data = _x(4, 6).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict(data), model.predict(data))
+
+
+def test_an_unknown_op_name_in_a_file_is_refused():
+    from numnet.layers import OpLayer
+
+    with pytest.raises(ValueError, match="not an op of numnet.ops"):
+        OpLayer("__import__", [{"__input__": 0}])
