@@ -139,8 +139,8 @@ def record(model, arrays: dict) -> dict:
         "trainable": bool(model.trainable),
         "input_shape": model._traced_input_shape,
         "rng": saving._rng_state(model.rng),
-        "layers": [{"name": path, "weights": saving._layer_weight_entries(leaf, arrays)}
-                   for path, leaf in model.leaf_layers()],
+        "layers": [{"name": path, "weights": saving._layer_weight_entries(leaf, arrays),
+                    "rng": saving._rng_state(getattr(leaf, "_rng", None))} for path, leaf in model.leaf_layers()],
     }
 
 
@@ -175,6 +175,8 @@ def rebuild(archive, meta: dict, classes: dict):
                     f"{where} holds weights for {len(records)} layers; the rebuilt {class_name} has {len(leaves)}.")
     updates = []
     for (path, leaf), rec in zip(leaves, records):
+        if rec.get("rng") is not None:  # a dropout layer's generator: training continues identically
+            leaf._rng = saving._rng_from_state(rec["rng"], f"{where}: layer {path!r}")
         entries = saving._field(rec, "weights", list, where)
         stores = [(leaf.params, k) for k in leaf.params] + [(leaf.buffers, k) for k in leaf.buffers]
         saving._require(len(entries) == len(stores),
