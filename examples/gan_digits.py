@@ -25,11 +25,11 @@ NOISE = 16
 
 def make_models(seed: int = 0):
     z = Input((NOISE,))
-    h = Dense(64, activation="relu")(z)
-    generator = Model(z, Dense(64, activation="sigmoid")(h), name="generator", seed=seed)
+    h = Dense(64, activation="relu", seed=seed)(z)
+    generator = Model(z, Dense(64, activation="sigmoid", seed=seed + 1)(h), name="generator")
     x = Input((64,))
-    h = Dense(64, activation="relu")(x)
-    discriminator = Model(x, Dense(1)(h), name="discriminator", seed=seed + 1)  # a logit
+    h = Dense(64, activation="relu", seed=seed + 2)(x)
+    discriminator = Model(x, Dense(1, seed=seed + 3)(h), name="discriminator")  # a logit
     return generator, discriminator
 
 
