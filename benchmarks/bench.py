@@ -601,6 +601,9 @@ def parse_args(argv=None):
     p.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
     p.add_argument("--profile", metavar="CASE",
                    help="instead of timing, cProfile numnet on one case (a, b, c, d or e) and print the top entries")
+    p.add_argument("--custom-dense", action="store_true",
+                   help="only the call()-layer case: the MLP of (a) and (b) with Dense written in numnet.ops "
+                        "against the built-in Dense (target within 1.3x); see custom_dense_case")
     p.add_argument("--_memory-child", dest="memory_child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
@@ -637,6 +640,8 @@ def main(argv=None) -> int:
         return 0
 
     x, y = make_data(args.samples)
+    if args.custom_dense:
+        return custom_dense_case(args, x, y)
     if args.profile:
         if args.profile not in "abcde" or len(args.profile) != 1:
             print(f"--profile takes one of a, b, c, d, e; got {args.profile!r}", file=sys.stderr)
@@ -729,6 +734,73 @@ def main(argv=None) -> int:
             json.dump(payload, f, indent=1, default=_json_default)
         print(f"\nwrote {args.json}")
     return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------- call() layers
+CUSTOM_DENSE_TARGET = 1.3
+
+
+def ops_dense_class():
+    """A Dense written as a call() layer with numnet.ops: relu(x W + b) or x W + b."""
+    from numnet import ops
+
+    class OpsDense(numnet.Layer):
+        def __init__(self, units, relu=False, **kwargs):
+            super().__init__(**kwargs)
+            self.units, self.relu = units, relu
+
+        def build(self, input_shape):
+            self.kernel = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform",
+                                          name="kernel")
+            self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+
+        def call(self, x):
+            y = ops.matmul(x, self.kernel) + self.bias
+            return ops.relu(y) if self.relu else y
+
+    return OpsDense
+
+
+def numnet_ops_mlp(sizes: list[int], seed: int = SEED):
+    """The MLP of numnet_mlp with every Dense a call() layer; the softmax is a built-in
+    Activation so that its fused gradient with the loss applies as in the built-in model."""
+    OpsDense = ops_dense_class()
+    layers = [numnet.Input((sizes[0],))]
+    layers += [OpsDense(width, relu=True) for width in sizes[1:-1]]
+    layers += [OpsDense(sizes[-1]), numnet.Activation("softmax")]
+    model = numnet.Sequential(layers, seed=seed)
+    model.compile(
+        loss="sparse_categorical_cross_entropy",
+        optimizer=numnet.optimizers.Adam(learning_rate=LR, beta_1=BETA_1, beta_2=BETA_2, epsilon=EPS),
+    )
+    return model
+
+
+def custom_dense_case(args, x, y) -> int:
+    """``--custom-dense``: one epoch of the MLP 784-256-128-10 at batch 128 and 32 with the
+    built-in Dense and with a Dense written as a call() layer (``OpsDense``: forward in
+    numnet.ops, backward from the tape); prints the times and the ratio against the target."""
+    sizes = mlp_sizes("a")
+    rows = {}
+    for batch in (128, 32):
+        runners = {"builtin": numnet_train(lambda: numnet_mlp(sizes), x, y, batch),
+                   "call_layer": numnet_train(lambda: numnet_ops_mlp(sizes), x, y, batch)}
+        warm = None if args.no_warmup else {k: numnet_train(f, x[:4 * batch], y[:4 * batch], batch)
+                                            for k, f in (("builtin", lambda: numnet_mlp(sizes)),
+                                                         ("call_layer", lambda: numnet_ops_mlp(sizes)))}
+        result = time_runs(runners, args.repeats, warm)
+        ratio = result["call_layer"]["best"] / result["builtin"]["best"]
+        rows[f"batch {batch}"] = {"builtin_s": result["builtin"]["best"], "call_layer_s": result["call_layer"]["best"],
+                                  "ratio": ratio, "target": CUSTOM_DENSE_TARGET,
+                                  "loss": {k: r["check"]["loss"] for k, r in result.items()}}
+        print(f"call()-layer Dense vs built-in Dense, MLP {'-'.join(map(str, sizes))}, batch {batch}, "
+              f"{len(x)} samples: built-in {result['builtin']['best']:.3f} s, call layer "
+              f"{result['call_layer']['best']:.3f} s, ratio {ratio:.2f} (target <= {CUSTOM_DENSE_TARGET})"
+              f"{'' if ratio <= CUSTOM_DENSE_TARGET else '  MISSED'}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"custom_dense": rows, "samples": len(x), "repeats": args.repeats}, f, indent=2)
+    return 0
 
 
 def _json_default(obj):

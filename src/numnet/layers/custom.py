@@ -484,12 +484,22 @@ def _single_input(layer) -> bool:
 
 
 def _setattr(self, key, value) -> None:
+    """Assign, and forget the cached list of tracked layers when a layer (or a list) is
+    assigned or a tracked attribute rebound."""
+    object.__setattr__(self, key, value)
+    tracked = self.__dict__.get("_tracked")
+    if tracked is None or key == "_tape_record":
+        return
+    if isinstance(value, (_layer_class(), list, tuple)) or any(p == key or p.startswith(key + _SEP)
+                                                                for p, _ in tracked):
+        del self.__dict__["_tracked"]
+
+
+@functools.lru_cache(maxsize=1)
+def _layer_class():
     from .layer import Layer
 
-    object.__setattr__(self, key, value)
-    if isinstance(value, (Layer, list, tuple)) or any(key == p.split(_SEP)[0] for p, _ in
-                                                      self.__dict__.get("_tracked") or ()):
-        self.__dict__.pop("_tracked", None)
+    return Layer
 
 
 def make_call_layer(cls) -> None:
