@@ -541,6 +541,9 @@ def _defined_below_layer(cls) -> set:
 
 
 # --- add_loss ------------------------------------------------------------------------------------
+# Whether any layer or model was ever given a callable loss: until then a training step does
+# not look for them (a model's leaf walk per step is avoidable cost).
+_any_callable_losses = False
 # Set by a train / test step while a model runs: the values of the terms added in that pass.
 _collectors: list[list] = []
 
@@ -558,7 +561,9 @@ def add_loss(layer, value) -> None:
     from ..graph import is_symbolic
 
     if callable(value) and not isinstance(value, Tensor):
+        global _any_callable_losses
         layer.__dict__.setdefault("_callable_losses", []).append(value)
+        _any_callable_losses = True
         return
     if is_symbolic(value):
         raise TypeError(

@@ -190,6 +190,8 @@ class AddedLosses:
 
         custom._collectors.remove(self.terms)
         self.value = float(sum(self.terms))
+        if not custom._any_callable_losses:
+            return
         callables = _callables(self.model)
         if callables and exc[0] is None:
             self.value += self._evaluate(callables)
