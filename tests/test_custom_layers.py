@@ -299,3 +299,61 @@ def test_an_unknown_op_name_in_a_file_is_refused():
 
     with pytest.raises(ValueError, match="not an op of numnet.ops"):
         OpLayer("__import__", [{"__input__": 0}])
+
+
+# --- more shapes of call layers, and layers as ops on a tape ---------------------------------------
+class Gate(numnet.Layer):
+    """Two inputs, two outputs: (a * sigmoid(b W), a - b)."""
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[1][-1], input_shape[0][-1]), name="w")
+
+    def call(self, inputs):
+        a, b = inputs
+        return [a * ops.sigmoid(ops.matmul(b, self.w)), a - b]
+
+
+def test_call_layer_with_two_inputs_and_two_outputs():
+    a, b = numnet.Input((3,)), numnet.Input((3,))
+    gated, difference = Gate()([a, b])
+    assert gated.shape == (None, 3) and difference.shape == (None, 3)
+    model = numnet.Model([a, b], Dense(1)(ops.concatenate([gated, difference], axis=-1)), dtype="float64")
+    model.compile("sgd", "mse")
+    data = [_x(5, 3), _x(5, 3)]
+    assert check_model(model, data, RNG.standard_normal((5, 1))).passed(1e-6)
+    layer = Gate()
+    outputs = layer.forward(data, training=True)
+    assert isinstance(outputs, list) and len(outputs) == 2
+    errors = layer.backward([np.ones((5, 3)), np.ones((5, 3))])
+    assert isinstance(errors, list) and [e.shape for e in errors] == [(5, 3), (5, 3)]
+    np.testing.assert_allclose(errors[0], ops.sigmoid(data[1] @ layer.params["w"]).numpy() + 1, rtol=1e-6)
+
+
+def test_layers_called_on_tensors_are_ops_on_the_callers_tape():
+    dense = Dense(3, activation="tanh", dtype="float64")
+    ops_dense = OpsDense(3, dtype="float64")
+    x = ops.Variable(_x(4, 2), name="x")
+    g = RNG.standard_normal((4, 3))
+    for layer in (dense, ops_dense):
+        with numnet.GradientTape() as tape:
+            first = layer(x)
+            second = layer(2.0 * x)  # a second call before the gradient: each keeps its cache
+            loss = ops.sum(first * g) + ops.sum(second * g)
+        assert isinstance(first, ops.Tensor)
+        grads = tape.gradient(loss, [x, *layer.trainable_variables])
+        expected = []
+        layer.forward(x.numpy(), training=True)
+        e1 = layer.backward(g)
+        k1 = {k: v.copy() for k, v in layer.grads.items()}
+        layer.forward(2.0 * x.numpy(), training=True)
+        e2 = layer.backward(g)
+        expected = [e1 + 2.0 * e2] + [k1[k] + layer.grads[k] for k in layer.params]
+        for got, want in zip(grads, expected):
+            np.testing.assert_allclose(got.numpy(), want, rtol=1e-10)
+
+
+def test_check_layer_restores_the_tracked_layers_dtype():
+    block = Block()
+    check_layer(block, _x())
+    assert block.dtype == np.float32 and block.inner.dtype == np.float32
+    assert all(w.dtype == np.float32 for w in block.get_weights())

@@ -502,6 +502,21 @@ def _layer_class():
     return Layer
 
 
+def _dtype_property():
+    def get(self):
+        return self.__dict__.get("_own_dtype")
+
+    def set(self, value) -> None:
+        # The tracked layers follow (check_layer restores a layer's dtype by assigning it).
+        self.__dict__["_own_dtype"] = None if value is None else np.dtype(value)
+        if value is not None:
+            for child in tracked_layers(self):
+                if not getattr(child, "_is_model", False):
+                    child.dtype = np.dtype(value)
+
+    return property(get, set, doc="The layer's dtype, which its tracked layers share.")
+
+
 def make_call_layer(cls) -> None:
     """Give ``cls`` (a Layer subclass defining ``call`` and no ``forward``) the forward,
     backward, shape inference, tracked weights and ``add_weight`` of a call layer."""
@@ -518,6 +533,7 @@ def make_call_layer(cls) -> None:
         cls.grads = _weights_property("grads")
         cls.buffers = _weights_property("buffers")
         cls.add_weight = _AddWeight()
+        cls.dtype = _dtype_property()
         cls.build_for = _build_for
         cls.cast = _cast
         cls._output_dtype = _output_dtype
