@@ -19,22 +19,24 @@ def _section_code(title: str) -> str:
 
 
 def test_custom_section_runs_trains_and_saves(tmp_path, capsys):
-    code = _section_code("Custom layers and training loops")
-    assert "class ScaledDense" in code and "GradientTape" in code and "class Residual" in code
-    namespace = {}
-    exec(compile(code, str(README), "exec"), namespace)
-    model, data, target = namespace["model"], namespace["data"], namespace["target"]
-    # fit and then the custom loop brought the error well below predicting zero.
-    mse = float(np.mean((model.predict(data) - target) ** 2))
-    assert mse < 0.5 * float(np.mean(target ** 2))
+    blocks = _section_code("Custom layers and training loops").split("\nimport numpy as np\n")
+    assert len(blocks) == 3 and "class ScaledDense" in blocks[0] and "class Residual" in blocks[1]
+    spaces = []
+    for index, code in enumerate(blocks):  # each example starts afresh (and asserts its own figures)
+        namespace = {"__name__": f"readme_custom_{index}"}
+        exec(compile(code if index == 0 else "import numpy as np\n" + code, str(README), "exec"), namespace)
+        spaces.append(namespace)
     assert "Total params" in capsys.readouterr().out  # residual.summary() printed its table
-    residual = namespace["residual"]
-    assert residual.metrics_names == ["loss", "mean_absolute"]
     # The registered call layer and the op nodes save and load with the model.
+    model, data = spaces[0]["model"], spaces[0]["data"]
+    assert any(type(layer).__name__ == "ScaledDense" for layer in model.layers)
     model.save(tmp_path / "model.npz")
     np.testing.assert_array_equal(numnet.load_model(tmp_path / "model.npz").predict(data), model.predict(data))
+    residual = spaces[1]["residual"]
     residual.save_weights(tmp_path / "residual.npz")
-    again = namespace["Residual"]()
+    again = spaces[1]["Residual"]()
     again.build((4,))
     again.load_weights(tmp_path / "residual.npz")
     np.testing.assert_array_equal(again.predict(data), residual.predict(data))
+    # The tape loop trained the model of the third example (its own assert checked the loss).
+    assert len(spaces[2]["variables"]) == 4
