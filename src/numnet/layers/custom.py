@@ -55,14 +55,15 @@ class LayerVariable(Variable):
 
     @property
     def value(self) -> np.ndarray:
-        layer, key = self.layer, self.key
-        params = layer.params
-        if key in params:
-            return params[key]
-        buffers = layer.buffers
-        if key in buffers:
-            return buffers[key]
-        raise RuntimeError(f"Layer {layer.name!r} has no weight {key!r} any more.")
+        # The owner's own dicts (a call layer's ``_own_*``, another layer's ``params`` /
+        # ``buffers``): ``key`` is never a path here, and ops read this on every use.
+        attributes = self.layer.__dict__
+        key = self.key
+        for store in (attributes.get("_own_params"), attributes.get("params"), attributes.get("_own_buffers"),
+                      attributes.get("buffers")):
+            if store is not None and key in store:
+                return store[key]
+        raise RuntimeError(f"Layer {self.layer.name!r} has no weight {key!r} any more.")
 
     @property
     def name(self) -> str:
@@ -432,7 +433,9 @@ def _forward(self, inputs, training=False, **kwargs):
     tensors = [wrap(np.asarray(x)) for x in (inputs if many else [inputs])]
     tape = _tape.GradientTape()
     losses: list = []
-    with _tape.pause_recording():  # an outer tape sees this layer as one op, not its insides
+    outer = _tape._active[:]
+    _tape._active.clear()  # an outer tape sees this layer as one op (its plan's), not its insides
+    try:
         with tape:
             tape.watch(tensors)
             _recording.append(losses)
@@ -440,6 +443,8 @@ def _forward(self, inputs, training=False, **kwargs):
                 out = _checked_output(self, run_call(self, tensors if many else tensors[0], training, kwargs))
             finally:
                 _recording.pop()
+    finally:
+        _tape._active[:] = outer
     single = not isinstance(out, (list, tuple))
     outs = [out] if single else list(out)
     self._tape_record = _Record(tape, tensors, outs, losses, single)
@@ -468,14 +473,17 @@ def _backward(self, output_error):
     variables = [variable_for(self, k) for k in keys]
     need_inputs = self.needs_input_error
     sources = (record.inputs if need_inputs else []) + variables
-    grads = record.tape.gradient(targets, sources, output_gradients=seeds) if targets else [None] * len(sources)
+    # The private tape's reverse pass itself (GradientTape.gradient's structure handling and
+    # Tensor wrapping are not needed here): gradient arrays by id, None where unconnected.
+    found = record.tape._backprop(targets, seeds, sources) if targets else {}
+    grads = [found.get(id(x)) for x in sources]
     self._tape_record = None
     n = len(record.inputs) if need_inputs else 0
     for key, variable, g in zip(keys, variables, grads[n:]):
-        self.grads[key] = np.zeros_like(variable.value) if g is None else g.value
+        self.grads[key] = np.zeros_like(variable.value) if g is None else g
     if not need_inputs:
         return None
-    input_errors = [np.zeros_like(x.value) if g is None else g.value for x, g in zip(record.inputs, grads[:n])]
+    input_errors = [np.zeros_like(x.value) if g is None else g for x, g in zip(record.inputs, grads[:n])]
     return input_errors if len(input_errors) > 1 or not _single_input(self) else input_errors[0]
 
 

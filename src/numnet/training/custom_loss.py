@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..layers import custom as _custom
 from ..ops import tape as _tape
 from ..ops.tensor import Tensor, wrap
 
@@ -161,10 +162,8 @@ class FunctionMetric:
 
 # --- add_loss ------------------------------------------------------------------------------------
 def _callables(model) -> list:
-    from ..layers.custom import leaves_of
-
     found = list(model.__dict__.get("_callable_losses", []))
-    for _, leaf in leaves_of(model):
+    for _, leaf in _custom.leaves_of(model):
         found.extend(leaf.__dict__.get("_callable_losses", []))
     return found
 
@@ -184,21 +183,17 @@ class AddedLosses:
         self.with_gradients = with_gradients
 
     def __enter__(self) -> "AddedLosses":
-        from ..layers import custom
-
-        custom._collectors.append(self.terms)
+        _custom._collectors.append(self.terms)
         return self
 
     def __exit__(self, *exc) -> None:
-        from ..layers import custom
-
-        custom._collectors.remove(self.terms)
-        self.value = float(sum(self.terms))
-        if not custom._any_callable_losses:
-            return
-        callables = _callables(self.model)
-        if callables and exc[0] is None:
-            self.value += self._evaluate(callables)
+        _custom._collectors.pop()  # ours: steps do not interleave
+        if self.terms:
+            self.value = float(sum(self.terms))
+        if _custom._any_callable_losses and exc[0] is None:
+            callables = _callables(self.model)
+            if callables:
+                self.value += self._evaluate(callables)
 
     def _evaluate(self, callables) -> float:
         from .. import ops
