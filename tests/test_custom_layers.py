@@ -357,3 +357,25 @@ def test_check_layer_restores_the_tracked_layers_dtype():
     check_layer(block, _x())
     assert block.dtype == np.float32 and block.inner.dtype == np.float32
     assert all(w.dtype == np.float32 for w in block.get_weights())
+
+
+def test_a_layer_with_forward_and_call_stays_seed_style():
+    class Both(numnet.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight("w", (input_shape[-1],), "ones")
+
+        def call(self, x):
+            raise AssertionError("forward, not call, runs a seed-style layer")
+
+        def forward(self, x):
+            self._x = x
+            return x * self.params["w"]
+
+        def backward(self, error):
+            self.grads["w"] = (error * self._x).sum(0)
+            return error * self.params["w"]
+
+    layer = Both()
+    layer.build_for((3,))
+    np.testing.assert_array_equal(layer(np.ones((2, 3))), np.ones((2, 3)))
+    assert isinstance(layer.w, np.ndarray) and not getattr(Both, "_call_layer", False)

@@ -329,3 +329,21 @@ def test_tape_gradient_of_trainable_weights_says_to_use_variables():
         loss = ops.sum(model(X, training=True))
     with pytest.raises(TypeError, match="trainable_variables"):
         tape.gradient(loss, model.trainable_weights)
+
+
+def test_subclassed_model_with_two_inputs_builds_from_a_list_of_shapes():
+    class TwoInputs(numnet.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.left, self.right = Dense(3), Dense(3)
+
+        def call(self, inputs):
+            a, b = inputs
+            return ops.sum(self.left(a) * self.right(b), axis=-1, keepdims=True)
+
+    model = TwoInputs(dtype="float64")
+    model.build([(4,), (2,)])
+    a, b = X[:5], X[:5, :2]
+    (lk, lb), (rk, rb) = model.left.get_weights(), model.right.get_weights()
+    expected = ((a @ lk + lb) * (b @ rk + rb)).sum(-1, keepdims=True)
+    np.testing.assert_allclose(model.predict([a, b]), expected, rtol=1e-12)

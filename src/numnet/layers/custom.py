@@ -530,6 +530,8 @@ def make_call_layer(cls) -> None:
     backward, shape inference, tracked weights and ``add_weight`` of a call layer."""
     from .layer import Layer
 
+    if not getattr(cls, "_call_layer", False) and "forward" in _defined_below_layer(cls):
+        return  # a seed-style layer (forward / backward) that also has a call(): its forward runs
     cls._call_layer = True
     if "forward" not in _defined_below_layer(cls):
         cls.forward = _forward
