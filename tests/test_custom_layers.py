@@ -379,3 +379,17 @@ def test_a_layer_with_forward_and_call_stays_seed_style():
     layer.build_for((3,))
     np.testing.assert_array_equal(layer(np.ones((2, 3))), np.ones((2, 3)))
     assert isinstance(layer.w, np.ndarray) and not getattr(Both, "_call_layer", False)
+
+
+def test_an_op_error_in_call_surfaces_when_the_layer_is_built():
+    class Mismatched(numnet.Layer):
+        def build(self, input_shape):
+            self.b = self.add_weight(shape=(3,), name="b")
+
+        def call(self, x):
+            return x + self.b
+
+    layer = Mismatched()
+    with pytest.raises(ValueError, match=r"add: shapes \(2, 4\) and \(3,\) do not broadcast"):
+        layer(numnet.Input((4,)))
+    assert not layer.built and layer._inbound_nodes == []
