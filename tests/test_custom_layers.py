@@ -393,3 +393,18 @@ def test_an_op_error_in_call_surfaces_when_the_layer_is_built():
     with pytest.raises(ValueError, match=r"add: shapes \(2, 4\) and \(3,\) do not broadcast"):
         layer(numnet.Input((4,)))
     assert not layer.built and layer._inbound_nodes == []
+
+
+def test_call_layers_predict_from_several_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    inputs = numnet.Input((4,))
+    model = numnet.Model(inputs, OpsDense(2)(Block()(inputs)), dtype="float64")
+    chunks = [_x(64) for _ in range(8)]
+    expected = [model.predict(c) for c in chunks]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(model.predict, chunks))
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+    model.compile("sgd", "mse")  # training afterwards still records and differentiates
+    assert check_model(model, chunks[0][:8], RNG.standard_normal((8, 2))).passed(1e-6)

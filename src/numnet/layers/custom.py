@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 from collections.abc import MutableMapping
 
 import numpy as np
@@ -420,8 +421,20 @@ class _Record:
         self.tape, self.inputs, self.outputs, self.losses, self.single = tape, inputs, outputs, losses, single
 
 
+_NOT_A_VIEW = object()
+
 # The forward passes of call layers now running (innermost last): where add_loss puts a term.
-_recording: list[list] = []
+class _PerThread(threading.local):
+    """Per thread (inference may run in several): ``recording``, the lists of ``add_loss``
+    terms of the call layers whose forward is running (innermost last); ``collectors``, the
+    lists a train / test step gathers the terms of its pass into."""
+
+    def __init__(self) -> None:
+        self.recording: list[list] = []
+        self.collectors: list[list] = []
+
+
+_state = _PerThread()
 
 
 def _forward(self, inputs, training=False, **kwargs):
@@ -431,6 +444,18 @@ def _forward(self, inputs, training=False, **kwargs):
     if not self.built:  # called directly on arrays: build for their shape first
         self.build_for(_shape_of(inputs))
     tensors = [wrap(np.asarray(x)) for x in (inputs if many else [inputs])]
+    if self.__dict__.get("_thread_views", _NOT_A_VIEW) is None:
+        # An inference view (numnet.graph.threads: predict, evaluate, several threads): no
+        # backward follows, so no tape, and the process-wide tape list is left alone.
+        losses: list = []
+        _state.recording.append(losses)
+        try:
+            out = _checked_output(self, run_call(self, tensors if many else tensors[0], training, kwargs))
+        finally:
+            _state.recording.pop()
+        if losses:
+            _note_losses(self, losses)
+        return out.value if not isinstance(out, (list, tuple)) else [o.value for o in out]
     tape = _tape.GradientTape()
     losses: list = []
     outer = _tape._active[:]
@@ -438,11 +463,11 @@ def _forward(self, inputs, training=False, **kwargs):
     try:
         with tape:
             tape.watch(tensors)
-            _recording.append(losses)
+            _state.recording.append(losses)
             try:
                 out = _checked_output(self, run_call(self, tensors if many else tensors[0], training, kwargs))
             finally:
-                _recording.pop()
+                _state.recording.pop()
     finally:
         _tape._active[:] = outer
     single = not isinstance(out, (list, tuple))
@@ -570,13 +595,11 @@ def _defined_below_layer(cls) -> set:
 # Whether any layer or model was ever given a callable loss: until then a training step does
 # not look for them (a model's leaf walk per step is avoidable cost).
 _any_callable_losses = False
-# Set by a train / test step while a model runs: the values of the terms added in that pass.
-_collectors: list[list] = []
 
 
 def _note_losses(layer, terms) -> None:
     layer.__dict__["_losses_seen"] = list(terms)
-    for bag in _collectors:
+    for bag in _state.collectors:
         bag.extend(float(np.sum(t.value)) for t in terms)
 
 
@@ -601,8 +624,8 @@ def add_loss(layer, value) -> None:
         raise TypeError(f"add_loss expects a numnet Tensor or a zero-argument callable, got {type(value).__name__}.")
     if value.size != 1:
         raise ValueError(f"add_loss expects a scalar loss term, got a Tensor of shape {value.shape}.")
-    if _recording:
-        _recording[-1].append(value)
+    if _state.recording:
+        _state.recording[-1].append(value)
     # Else call() is not being run by numnet as a layer (shape inference on dummies, or a
     # direct layer.call(x)): there is no pass for the term to belong to, and it is dropped.
 
@@ -654,14 +677,14 @@ def call_on_tensors(layer, inputs, training, kwargs):
             layer.dtype = kind if kind.kind == "f" else np.dtype(np.float32)
         layer.build_for(_shape_of(inputs))
     if is_call_layer(layer) and type(layer).forward is _forward:
-        if _recording:
+        if _state.recording:
             return _checked_output(layer, run_call(layer, inputs, training, kwargs))
         losses: list = []
-        _recording.append(losses)
+        _state.recording.append(losses)
         try:
             out = _checked_output(layer, run_call(layer, inputs, training, kwargs))
         finally:
-            _recording.pop()
+            _state.recording.pop()
         if losses:
             _note_losses(layer, losses)
         return out

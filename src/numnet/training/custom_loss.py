@@ -183,11 +183,11 @@ class AddedLosses:
         self.with_gradients = with_gradients
 
     def __enter__(self) -> "AddedLosses":
-        _custom._collectors.append(self.terms)
+        _custom._state.collectors.append(self.terms)
         return self
 
     def __exit__(self, *exc) -> None:
-        _custom._collectors.pop()  # ours: steps do not interleave
+        _custom._state.collectors.pop()  # ours: steps do not interleave
         if self.terms:
             self.value = float(sum(self.terms))
         if _custom._any_callable_losses and exc[0] is None:
