@@ -42,6 +42,9 @@ class FlatParameters:
         self._trainable = [layer.trainable for layer in layers]
         self._layers = layers
         self._paths = [path for path, _ in leaves]
+        self._leaves = leaves
+        # The layers whose buffers (BatchNorm statistics) a step puts back when it fails.
+        self.buffer_layers = [layer for layer in layers if layer.buffers]
         start = 0
         for (layer, name), size in zip(entries, sizes):
             shape = layer.params[name].shape
@@ -59,14 +62,21 @@ class FlatParameters:
     def intact(self, leaves) -> bool:
         """Whether every parameter still lives in the buffer (no layer was cast, given new
         arrays, renamed or (un)frozen since)."""
-        layers = [layer for _, layer in leaves]
-        if len(layers) != len(self._layers) or any(a is not b for a, b in zip(layers, self._layers)):
-            return False
-        if [path for path, _ in leaves] != self._paths:
-            return False
-        if any(layer.trainable != flag for layer, flag in zip(layers, self._trainable)):
-            return False
-        return all(layer.params.get(name) is param for layer, name, param, _ in self._views)
+        if leaves is not self._leaves:  # a new list: compare it (the model hands back the same one)
+            layers = [layer for _, layer in leaves]
+            if len(layers) != len(self._layers) or any(a is not b for a, b in zip(layers, self._layers)):
+                return False
+            if [path for path, _ in leaves] != self._paths:
+                return False
+            self._leaves = leaves
+        layers = self._layers
+        for i in range(len(layers)):
+            if layers[i].trainable != self._trainable[i]:
+                return False
+        for layer, name, param, _ in self._views:
+            if layer.params.get(name) is not param:
+                return False
+        return True
 
     def gather(self, gradient_pass=None) -> None:
         """Make sure every gradient is in the buffer, copying those a layer rebound. With

@@ -83,7 +83,7 @@ class Step:
 
     __slots__ = ("layer", "node", "sources", "as_list", "targets", "returns_list", "training", "kwargs",
                  "training_flag", "preactivation", "fed_by_inputs", "fused_output", "takes_mask", "mask_rule",
-                 "makes_mask")
+                 "makes_mask", "single")
 
     def __init__(self, node: Node, sources: list[int], targets: list[int], fed_by_inputs: bool) -> None:
         self.layer = node.layer
@@ -102,6 +102,8 @@ class Step:
         # Embedding(mask_zero=True) and Masking make a mask from their input's values.
         self.makes_mask = self.mask_rule == "compute" and (
             getattr(node.layer, "mask_zero", False) or hasattr(node.layer, "mask_value"))
+        # One input, one output, a plain layer step: Plan.backward's inlined path applies.
+        self.single = type(self) is Step and not self.as_list and not self.returns_list
 
     # --- running ---------------------------------------------------------------------------
     def _mode(self, run: Run) -> bool:
@@ -152,8 +154,13 @@ class Step:
     def forward(self, run: Run, index: int):
         values = run.values
         arg = [values[s] for s in self.sources] if self.as_list else values[self.sources[0]]
-        training = self._mode(run)
+        training = run.training if self.training is None else bool(self.training)
         layer = self.layer
+        if run.keep and not run.capture and run.masks is None and not self.makes_mask and \
+                self.preactivation is None and not self.kwargs and not self.returns_list and \
+                len(layer._inbound_nodes) == 1:  # the hot path: one call of a plain layer in training
+            values[self.targets[0]] = layer.forward(arg, training=training) if self.training_flag else layer.forward(arg)
+            return
         if run.masks is not None or self.makes_mask:
             self._masked_forward(run, index, arg, training)
             return
@@ -378,6 +385,31 @@ class Plan:
         values, steps, states = run.values, self.steps, run.states
         for index in range(len(steps) - 1, -1, -1):
             step = steps[index]
+            if step.single and index not in states:
+                # The hot path, inlined: one call of a plain layer, one input, one output.
+                target = step.targets[0]
+                error = errors[target]
+                if error is None:
+                    continue
+                errors[target] = None
+                layer = step.layer
+                if layer._grad_pass is not gradient_pass:
+                    need = need_input_errors or not step.fed_by_inputs
+                    layer.needs_input_error = need
+                    if step.preactivation is not None or step.fused_output:
+                        part = layer.backward_preactivation(error)
+                    else:
+                        part = layer.backward(error)
+                    layer._grad_pass = gradient_pass
+                    attributes = layer.__dict__
+                    attributes.pop("input", None)
+                    attributes.pop("output", None)
+                    if need and part is not None:
+                        source = step.sources[0]
+                        previous = errors[source]
+                        errors[source] = part if previous is None else previous + part
+                    continue
+                errors[target] = error  # a second call of the layer in this pass: the general path
             targets = step.targets
             if step.returns_list:
                 error = [errors[t] for t in targets]

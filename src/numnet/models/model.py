@@ -208,8 +208,15 @@ class Model(Trainer, Layer):
         """``(path, layer)`` for every layer that holds weights itself (not a model), once each,
         in call order; ``path`` is the layer's name, prefixed by the names of the nested
         models it sits in (``"encoder/dense"``). Optimizer state and saved weights use it."""
-        if not any(getattr(layer, "_is_model", False) for layer in self.layers):
-            return [(layer.name, layer) for layer in self.layers]  # no nesting: the common case
+        layers = self.layers
+        cache = self.__dict__.get("_leaf_cache")
+        if cache is not None and cache[0] is layers and len(cache[1]) == len(layers) and all(
+                path == layer.name for path, layer in cache[1]):
+            return cache[1]  # the same list while nothing changed: FlatParameters.intact's fast path
+        if not any(getattr(layer, "_is_model", False) for layer in layers):
+            leaves = [(layer.name, layer) for layer in layers]  # no nesting: the common case
+            self.__dict__["_leaf_cache"] = (layers, leaves)
+            return leaves
         found, seen = [], set()
         pending = [iter([("", layer) for layer in self.layers])]  # depth first, without recursion
         while pending:
