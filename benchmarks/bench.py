@@ -93,8 +93,9 @@ class Impl:
     """One implementation as a process kind: its worker module, its name in the results
     and the environment its processes get."""
 
-    def __init__(self, name: str, module: str, env: dict, src: str | None = None):
-        self.name, self.module, self.env, self.src = name, module, env, src
+    def __init__(self, name: str, module: str, env: dict, src: str | None = None, label: str | None = None):
+        self.name, self.module, self.env, self.src, self.label = name, module, env, src, label
+        self.git = None
 
     def supports(self, case: str) -> bool:
         return case in SUPPORTS.get(self.module, common.CASE_LETTERS)
@@ -116,7 +117,7 @@ def numnet_impls(sources: list[str]) -> list[Impl]:
                              f"found no {os.path.join(path, 'numnet')}")
         name = "numnet" if len(sources) == 1 else f"numnet@{label or f'src{i + 1}'}"
         env = dict(base, PYTHONPATH=os.pathsep.join(filter(None, [path, base.get("PYTHONPATH")])))
-        impls.append(Impl(name, "numnet", env, path))
+        impls.append(Impl(name, "numnet", env, path, label or None))
     if len({impl.name for impl in impls}) != len(impls):
         raise SystemExit(f"--numnet-src labels must differ: {sources}")
     return impls
@@ -348,6 +349,26 @@ def profile_case(case: str, args, numnets: list[Impl]) -> int:
     return 0
 
 
+def merged(path: str, new: dict) -> dict:
+    """``--update``: the JSON at ``path`` with the rows (and memory) this run measured
+    replaced by the new ones; ``reruns`` records when and how each replacement was made."""
+    with open(path) as f:
+        old = json.load(f)
+    if old.get("format") != new["format"] or old["settings"]["samples"] != new["settings"]["samples"] or \
+            [n["name"] for n in old["numnets"]] != [n["name"] for n in new["numnets"]]:
+        raise SystemExit(f"--update: {path} is not a run of the same format, sizes and numnets")
+    rows = {r["row"] for r in new["results"]}
+    old["results"] = [r for r in old["results"] if r["row"] not in rows] + new["results"]
+    order = [row for case in common.CASE_LETTERS for row in common.ROWS[case]]
+    old["results"].sort(key=lambda r: order.index(r["row"]) if r["row"] in order else len(order))
+    old["memory"] = {**(old.get("memory") or {}), **(new.get("memory") or {})}
+    for name, p in new["processes"].items():
+        old["processes"].setdefault(name, p)
+    old.setdefault("reruns", []).append({"time": new["time"], "command": new["command"], "rows": sorted(rows),
+                                         "loadavg": new["machine"]["loadavg"]})
+    return old
+
+
 # --------------------------------------------------------------------------- main
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
@@ -379,6 +400,8 @@ def parse_args(argv=None):
                         "--quick; 0: never wait); the JSON records the wait and the load seen")
     p.add_argument("--timeout", type=float, default=900, help="seconds one worker process may take (default 900)")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
+    p.add_argument("--update", action="store_true",
+                   help="with --json: replace only the rows measured now in an existing PATH (re-run a noisy case)")
     p.add_argument("--profile", metavar="CASE",
                    help="instead of timing, cProfile numnet on one case (a, b, c, d or e) and print the top entries")
     args = p.parse_args(argv)
@@ -482,7 +505,7 @@ def main(argv=None) -> int:
                                   "epsilon": common.EPS},
                          "dtype": "float32"},
             "machine": info,
-            "numnets": [{"name": n.name, "src": n.src, "git": n.git,
+            "numnets": [{"name": n.name, "label": n.label, "src": n.src, "git": n.git,
                          "path": (processes.get(n.name, {}).get("versions") or {}).get("numnet_path")}
                         for n in numnets],
             "unavailable": unavailable,
@@ -490,9 +513,11 @@ def main(argv=None) -> int:
             "results": results,
             "memory": memory,
         }
+        if args.update and os.path.exists(args.json):
+            payload = merged(args.json, payload)
         with open(args.json, "w") as f:
             json.dump(payload, f, indent=1, default=str)
-        print(f"wrote {args.json}")
+        print(f"{'updated' if args.update else 'wrote'} {args.json}")
     return 1 if failed else 0
 
 

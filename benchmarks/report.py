@@ -48,7 +48,8 @@ def header(path: str, data: dict) -> list[str]:
     ]
     for n in data.get("numnets", []):
         git = n.get("git") or {}
-        lines.append(f"- {n['name']}: `{n.get('path')}` at {(git.get('commit') or '?')[:10]}"
+        lines.append(f"- {n['name']}{' (' + n['label'] + ')' if n.get('label') else ''}: `{n.get('path')}` at "
+                     f"{(git.get('commit') or '')[:10] or 'no git tree'}"
                      f"{' + uncommitted changes' if git.get('src_modified') else ''}")
     for name, p in data.get("processes", {}).items():
         versions = p.get("versions") or {}
@@ -60,6 +61,9 @@ def header(path: str, data: dict) -> list[str]:
         else:
             lines.append(f"- {name}: imports {p['process'].get('imported')}; {pools(p['process'])}")
     loads = [r.get("loadavg_before") for r in data["results"] if r.get("loadavg_before")]
+    for rerun in data.get("reruns", []):
+        lines.append(f"- rows {', '.join(rerun['rows'])} re-run at {rerun['time']} (load {_load(rerun['loadavg'])}): "
+                     f"`{rerun['command']}`")
     s = data["settings"]
     lines.append(f"- load average at the start of each case: {'; '.join(_load(x) for x in loads)} "
                  f"(2 cores shared with other work: see the notes on noise)")
@@ -78,9 +82,9 @@ def render(path: str) -> str:
     lines = header(path, data) + [""]
     cols = ["case"] + (["numnet"] if len(names) > 1 else []) + ["numnet s"] + [f"{o} s" for o in others]
     cols += [f"numnet/{o}" for o in others] + ["numnet/torch same process"]
-    cols += ["accuracy " + " / ".join(["numnet"] + [o for o in others if o != "floor"]), "target", "result"]
+    cols += ["accuracy " + " / ".join(["numnet"] + [o for o in others if o != "floor"]), "targets (numnet/x)"]
     lines += ["| " + " | ".join(cols) + " |",
-              "|" + "|".join("---" if c in ("case", "numnet", "target", "result") else "---:" for c in cols) + "|"]
+              "|" + "|".join("---" if c in ("case", "numnet") or c.startswith("targets") else "---:" for c in cols) + "|"]
     for r in data["results"]:
         if r.get("skipped") or r.get("error"):
             lines.append(f"| {r['row']} | {r.get('skipped') or 'error: ' + r['error'][:100]} |")
@@ -88,15 +92,17 @@ def render(path: str) -> str:
         same = (r.get("same_process") or {}).get("ratios", {})
         for v in names:
             ts = [t for t in r["targets"] if t["ratio"].startswith(v + "/")]
-            target = ", ".join(f"{t['ratio'].replace(v, 'numnet')} <= {t['bound']} ({t['column']})" for t in ts)
-            verdict = ", ".join("n/a" if t["pass"] is None else ("pass" if t["pass"] else "**fail**") for t in ts)
+            groups: dict = {}
+            for t in ts:
+                verdict = "n/a" if t["pass"] is None else ("pass" if t["pass"] else "**fail**")
+                groups.setdefault(t["ratio"].split("/")[1], []).append(f"{t['column']} <= {t['bound']} {verdict}")
+            target = "; ".join(f"/{other}: {', '.join(parts)}" for other, parts in groups.items())
             acc = " / ".join(_f(r.get("accuracy", {}).get(k), "{:.3f}")
                              for k in [v] + [o for o in others if o != "floor"])
             cells = [r["row"]] + ([v.split("@", 1)[-1]] if len(names) > 1 else []) + [_f(r["best"].get(v))]
             cells += [_f(r["best"].get(o)) for o in others]
             cells += [_f(r["ratios"].get(f"{v}/{o}"), "{:.2f}") for o in others]
-            cells += [_f(same.get(f"{v}/torch"), "{:.2f}"), acc if r.get("accuracy") else "-",
-                      target or "-", verdict or "-"]
+            cells += [_f(same.get(f"{v}/torch"), "{:.2f}"), acc if r.get("accuracy") else "-", target or "-"]
             lines.append("| " + " | ".join(cells) + " |")
     pairs = sorted({k for r in data["results"] for k in r.get("ratios", {}) if k.count("numnet") == 2})
     for key in pairs:
