@@ -218,11 +218,14 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=200, help="updates per timing (default 200)")
     p.add_argument("--rounds", type=int, default=5, help="alternating rounds; the best counts (default 5)")
     p.add_argument("--threads", default="1,2", help="thread counts for the fused candidates (default 1,2)")
+    p.add_argument("--only", help="comma-separated candidates to keep besides numpy (e.g. numba-1)")
     p.add_argument("--samples", type=int, default=60_000)
     p.add_argument("--no-end-to-end", action="store_true")
     p.add_argument("--json", metavar="PATH")
     args = p.parse_args(argv)
     cands = candidates([int(t) for t in args.threads.split(",")])
+    if args.only:
+        cands = {k: v for k, v in cands.items() if k == "numpy" or k in args.only.split(",")}
     print(f"candidates: {', '.join(cands)}; {N_PARAMS} float32 parameters; load average {common.loadavg()}")
     out = {"n_params": N_PARAMS, "machine": common.machine_info(), "loadavg_before": common.loadavg()}
     out["micro"] = micro(cands, args.steps, args.rounds)
