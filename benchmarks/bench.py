@@ -7,6 +7,7 @@ Usage::
     python benchmarks/bench.py --case a,b            # only some cases
     python benchmarks/bench.py --numnet-src old=/path/to/old/src --numnet-src new=src --case a
     python benchmarks/bench.py --profile a           # cProfile numnet on case a (top 25)
+    python benchmarks/bench.py --custom-dense        # call()-layer Dense against the built-in one
     python benchmarks/bench.py --quick --no-torch    # tiny sizes, for CI / smoke tests
 
 Every case trains (or predicts with) the same network, on the same seeded float32 data,
@@ -321,12 +322,17 @@ def print_table(results: list[dict], numnets: list[str], others: list[str], memo
                   f"target < dataset + 100 MB = {mem['target_mb']:.0f} MB: {'pass' if mem['pass'] else 'FAIL'}")
 
 
-def profile_case(case: str, args, numnets: list[Impl]) -> int:
-    """cProfile numnet's run of one case in this process (the first ``--numnet-src``, if any)."""
-    if numnets[0].src:
-        sys.path.insert(0, numnets[0].src)
+def use_numnet_of(impl: Impl) -> None:
+    """Make ``import numnet`` in this process find the numnet of ``impl``."""
+    if impl.src:
+        sys.path.insert(0, impl.src)
     elif importlib.util.find_spec("numnet") is None:
         sys.path.insert(0, REPO_SRC)
+
+
+def profile_case(case: str, args, numnets: list[Impl]) -> int:
+    """cProfile numnet's run of one case in this process (the first ``--numnet-src``, if any)."""
+    use_numnet_of(numnets[0])
     import impl_numnet
 
     if case == "e" and not impl_numnet.has_cnn():
@@ -402,6 +408,9 @@ def parse_args(argv=None):
     p.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
     p.add_argument("--update", action="store_true",
                    help="with --json: replace only the rows measured now in an existing PATH (re-run a noisy case)")
+    p.add_argument("--custom-dense", action="store_true",
+                   help="only the call()-layer case: the MLP of (a) and (b) with Dense written in numnet.ops "
+                        "against the built-in Dense (target within 1.3x), in this process; see custom_dense.py")
     p.add_argument("--profile", metavar="CASE",
                    help="instead of timing, cProfile numnet on one case (a, b, c, d or e) and print the top entries")
     args = p.parse_args(argv)
@@ -431,6 +440,11 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     numnets = numnet_impls(args.numnet_src)
+    if args.custom_dense:
+        use_numnet_of(numnets[0])
+        import custom_dense
+
+        return custom_dense.run(args)
     if args.profile:
         if args.profile not in "abcde" or len(args.profile) != 1:
             print(f"--profile takes one of a, b, c, d, e; got {args.profile!r}", file=sys.stderr)
