@@ -1,37 +1,37 @@
 #!/usr/bin/env python
-"""numnet vs PyTorch vs a "GEMM floor", in one process, on the same data.
+"""numnet against PyTorch, scikit-learn, Keras and a "GEMM floor", each in its own process.
 
 Usage::
 
     python benchmarks/bench.py --repeats 3 --json benchmarks/results/latest.json
     python benchmarks/bench.py --case a,b            # only some cases
+    python benchmarks/bench.py --numnet-src old=/path/to/old/src --numnet-src new=src --case a
     python benchmarks/bench.py --profile a           # cProfile numnet on case a (top 25)
+    python benchmarks/bench.py --custom-dense        # call()-layer Dense against the built-in one
     python benchmarks/bench.py --quick --no-torch    # tiny sizes, for CI / smoke tests
 
-Every case trains (or predicts with) the same network, on the same seeded float32
-data, with the same batch size and optimizer, three ways:
+Every case trains (or predicts with) the same network, on the same seeded float32 data,
+with the same batch size and optimizer (Adam, lr 1e-3, betas (0.9, 0.999), eps 1e-7). What
+each implementation runs is in the docstring of its module, ``benchmarks/impl_<name>.py``:
 
-numnet
-    the public API as a user calls it: ``Sequential([...])``, ``compile(loss=
-    "sparse_categorical_cross_entropy", optimizer=numnet.optimizers.Adam(...))``,
-    ``fit(x, y, epochs=1, batch_size=B, verbose=0, shuffle=True)``, ``predict(x, batch_size=B)``;
-    default float32. A fresh model is built (outside the timer) for each repeat.
-torch
-    an equivalent ``nn.Sequential`` trained with ``nn.CrossEntropyLoss`` on logits and
-    ``torch.optim.Adam`` with the same hyper-parameters (lr 1e-3, betas (0.9, 0.999),
-    eps 1e-7, numnet's default epsilon); a standard loop: a fresh ``randperm`` each epoch,
-    index-based batches, ``zero_grad / backward / step`` and ``loss.item()`` for the
-    running loss (numnet's ``fit`` computes its loss too). ``predict`` runs under
-    ``torch.inference_mode()`` and applies the softmax, as numnet's output layer does.
-    Threads: ``torch.set_num_threads(os.cpu_count())``. Channels-first data for the CNN
-    is converted once, outside the timer.
-floor
-    only the matrix products one training step needs, with numpy on preallocated
-    float32 arrays (``np.matmul(..., out=...)``): forward ``x @ W`` per layer, backward
-    ``dW = x^T g`` and ``dX = g W^T`` (no ``dX`` for the first layer); for a convolution
-    the same three products on the im2col matrix ``(n*oh*ow, kh*kw*c_in)`` (the im2col
-    gather itself is not counted). No bias, activation, loss or optimizer: it is the BLAS
-    cost any numpy implementation must pay, so numnet/floor is numnet's overhead factor.
+numnet   the public API as a user calls it (``Sequential``, ``compile``, ``fit``, ``predict``)
+torch    an equal ``nn.Sequential`` and a standard training loop
+floor    only the matrix products a step needs, numpy on preallocated arrays
+sklearn  ``MLPClassifier`` with the same network, Adam, batch size and one epoch (MLP cases)
+keras    Keras 3 on JAX (``--keras-backend``), optional (``--peers sklearn,keras``; needs keras)
+
+Two columns of figures:
+
+own process (the headline)
+    each implementation in a fresh process of its own (``benchmarks/worker.py``) that
+    imports that library only: numnet's never imports torch, torch's never imports numnet.
+    For each case the processes take turns (numnet, torch, floor, peers; the order rotates
+    each round), ``--repeats`` rounds; each process runs a warm-up (2,048 samples, untimed),
+    then one timed run (``--inner``). The best time over the rounds counts.
+same process (second column)
+    numnet, torch and the floor in one process, as this script did before: one warm-up
+    each, then ``--repeats`` turns. A library's time here depends on what else the process
+    loaded and ran; BENCHMARKS.md says why.
 
 Cases (``--case`` takes a comma-separated list of the letters):
 
@@ -43,26 +43,23 @@ e  LeNet-style CNN on 28x28x1: Conv 32 3x3 relu, MaxPool 2, Conv 64 3x3 relu, Ma
    Flatten, Dense 128 relu, Dense 10; batch 64, Adam; rows ``e-train`` (one epoch of
    ``--cnn-samples``, default 6,000, the first rows of the same data) and ``e-predict``
    (predict on the same samples, batch 1024)
-m  peak memory of a numnet training run of (a), measured in a child process (no torch
-   imported there): peak RSS (``VmHWM``, i.e. ``ru_maxrss`` of that process) minus the RSS after imports, against the
-   target "dataset size + 100 MB"; tracemalloc's peak of the numpy allocations made
-   during ``fit`` (i.e. what numnet adds over the dataset) is reported too.
+m  peak memory of a numnet training run of (a), in a process of its own (``memory.py``)
 
-Each timed row is the best of ``--repeats`` runs after one warm-up run of each
-implementation; the three implementations take turns within a repeat so that machine
-noise hits them alike. Ratios come from the same process, so they compare like with like.
+Data: ``x`` uniform in [0, 1) (float32, 60,000 x 784), ``y`` = argmax of a fixed random
+linear teacher on ``x`` (10 classes), so every library actually learns; the held-out
+accuracy (10,000 further samples of the same teacher) after the epoch, the final
+training loss and the number of steps of each are in the table and the JSON.
 
-Data: ``x`` uniform in [0, 1) (float32, 60,000 x 784, drawn in chunks from
-``numpy.random.default_rng(seed)``), ``y`` = argmax of a fixed random linear teacher on
-``x`` (10 classes, int64), so both libraries actually learn; the final training loss of
-each is stored in the JSON as a sanity check.
+Which numnet: by default the one ``import numnet`` finds (mind ``PYTHONPATH``; the
+checkout's ``src/`` when none is installed). ``--numnet-src [LABEL=]PATH`` (repeatable)
+runs numnet's processes with ``PYTHONPATH=PATH``: with two of them, both numnets take turns
+in the same run and the table gives their ratio, e.g. ``numnet@new/numnet@old``.
 
-The JSON (``--json PATH``) holds the settings, every timing, the ratios and targets, and
-the machine: cores, CPU, numpy / torch versions, ``threadpoolctl.threadpool_info()``
-(BLAS library, ``internal_api``, ``architecture`` = the OpenBLAS kernel/core type in use,
-threads) and the ``OPENBLAS_*`` / ``OMP_*`` / ``MKL_*`` environment variables.
-Note: ``OPENBLAS_CORETYPE`` forces OpenBLAS's kernel choice; compare with
-``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench.py ...``.
+The JSON (``--json PATH``) holds the settings, every run (wall and CPU seconds, page faults,
+context switches), the ratios and targets, the load average around each case, and for
+each kind of process the libraries it loaded and their thread pools
+(``threadpoolctl.threadpool_info()``: BLAS, ``architecture`` = the OpenBLAS kernel, OpenMP
+runtime, threads). ``benchmarks/compare.py OLD.json NEW.json`` flags slower cases.
 
 Exit status: 0 when every selected case ran (skips included), 1 when one raised.
 Targets never change the exit status: this is a measuring script, not a test.
@@ -72,743 +69,470 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
+import importlib.util
 import io
 import json
 import os
-import platform
 import pstats
 import subprocess
 import sys
 import time
-import traceback
 
-import numpy as np
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 
-try:
-    import numnet
-except ImportError:  # running from a checkout without installing
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "src"))
-    import numnet
+import common  # noqa: E402
 
-SEED = 1234
-N_FEATURES = 784
-N_CLASSES = 10
-LR, BETA_1, BETA_2, EPS = 1e-3, 0.9, 0.999, 1e-7
-
-# target per row: (metric, bound); the metric is "torch" (numnet/torch) or "floor" (numnet/floor)
-TARGETS = {
-    "a": [("torch", 0.85), ("floor", 1.5)],
-    "b": [("torch", 1.0)],
-    "c": [("torch", 1.0)],
-    "d": [("torch", 1.0)],
-    "e-train": [("torch", 1.5)],
-    "e-predict": [("torch", 1.0)],
-}
 ALL_CASES = "abcdem"
+PEERS = ("sklearn", "keras")
+SUPPORTS = {"sklearn": "abcd"}   # cases an implementation has; the others have all
+REPO_SRC = os.path.normpath(os.path.join(HERE, os.pardir, "src"))
 
 
-# --------------------------------------------------------------------------- data
-def make_data(n: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
-    """``x`` (n, 784) float32 uniform in [0, 1) and labels ``y`` (n,) int64 from a random
-    linear teacher; made in chunks so no float64 copy of the dataset ever exists."""
-    rng = np.random.default_rng(seed)
-    teacher = rng.standard_normal((N_FEATURES, N_CLASSES), dtype=np.float32)
-    x = np.empty((n, N_FEATURES), dtype=np.float32)
-    y = np.empty(n, dtype=np.int64)
-    for start in range(0, n, 4096):
-        stop = min(start + 4096, n)
-        rng.random(out=x[start:stop], dtype=np.float32)
-        y[start:stop] = np.argmax((x[start:stop] - 0.5) @ teacher, axis=1)
-    return x, y
+# --------------------------------------------------------------------------- processes
+class Impl:
+    """One implementation as a process kind: its worker module, its name in the results
+    and the environment its processes get."""
+
+    def __init__(self, name: str, module: str, env: dict, src: str | None = None, label: str | None = None):
+        self.name, self.module, self.env, self.src, self.label = name, module, env, src, label
+        self.git = None
+
+    def supports(self, case: str) -> bool:
+        return case in SUPPORTS.get(self.module, common.CASE_LETTERS)
 
 
-# --------------------------------------------------------------------------- models
-def mlp_sizes(case: str) -> list[int]:
-    if case in "abc":
-        return [N_FEATURES, 256, 128, N_CLASSES]
-    if case == "d":
-        return [N_FEATURES] + [64] * 8 + [N_CLASSES]
-    raise ValueError(case)
+def numnet_impls(sources: list[str]) -> list[Impl]:
+    """``--numnet-src`` values (``[LABEL=]PATH``) as implementations; none: the environment's numnet."""
+    base = dict(os.environ)
+    if not sources:
+        if importlib.util.find_spec("numnet") is None:
+            base["PYTHONPATH"] = os.pathsep.join(filter(None, [REPO_SRC, base.get("PYTHONPATH")]))
+        return [Impl("numnet", "numnet", base)]
+    impls = []
+    for i, spec in enumerate(sources):
+        label, _, path = spec.rpartition("=")
+        path = os.path.abspath(path)
+        if not os.path.isdir(os.path.join(path, "numnet")):
+            raise SystemExit(f"--numnet-src {spec!r}: expected a folder holding the numnet package, "
+                             f"found no {os.path.join(path, 'numnet')}")
+        name = "numnet" if len(sources) == 1 else f"numnet@{label or f'src{i + 1}'}"
+        env = dict(base, PYTHONPATH=os.pathsep.join(filter(None, [path, base.get("PYTHONPATH")])))
+        impls.append(Impl(name, "numnet", env, path, label or None))
+    if len({impl.name for impl in impls}) != len(impls):
+        raise SystemExit(f"--numnet-src labels must differ: {sources}")
+    return impls
 
 
-def numnet_mlp(sizes: list[int], seed: int = SEED):
-    layers = [numnet.Input((sizes[0],))]
-    layers += [numnet.Dense(width, activation="relu") for width in sizes[1:-1]]
-    layers.append(numnet.Dense(sizes[-1], activation="softmax"))
-    model = numnet.Sequential(layers, seed=seed)
-    model.compile(
-        loss="sparse_categorical_cross_entropy",
-        optimizer=numnet.optimizers.Adam(learning_rate=LR, beta_1=BETA_1, beta_2=BETA_2, epsilon=EPS),
-    )
-    return model
-
-
-def numnet_has_cnn() -> bool:
-    return all(hasattr(numnet, name) for name in ("Conv2D", "MaxPool2D", "Flatten"))
-
-
-def numnet_cnn(seed: int = SEED):
-    model = numnet.Sequential(
-        [
-            numnet.Input((28, 28, 1)),
-            numnet.Conv2D(32, 3, activation="relu"),
-            numnet.MaxPool2D(2),
-            numnet.Conv2D(64, 3, activation="relu"),
-            numnet.MaxPool2D(2),
-            numnet.Flatten(),
-            numnet.Dense(128, activation="relu"),
-            numnet.Dense(N_CLASSES, activation="softmax"),
-        ],
-        seed=seed,
-    )
-    model.compile(
-        loss="sparse_categorical_cross_entropy",
-        optimizer=numnet.optimizers.Adam(learning_rate=LR, beta_1=BETA_1, beta_2=BETA_2, epsilon=EPS),
-    )
-    return model
-
-
-def torch_mlp(torch, sizes: list[int]):
-    nn = torch.nn
-    layers = []
-    for i in range(len(sizes) - 1):
-        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
-
-
-def torch_cnn(torch):
-    nn = torch.nn
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(64 * 5 * 5, 128), nn.ReLU(),
-        nn.Linear(128, N_CLASSES),
-    )
-
-
-# --------------------------------------------------------------------------- runners
-# Each runner factory returns (setup, run): setup() builds what must not be timed and
-# returns a state; run(state) is the timed part and returns the final loss (or None).
-def numnet_train(make_model, x, y, batch_size):
-    def setup():
-        return make_model()
-
-    def run(model):
-        history = model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, shuffle=True)
-        return {"loss": float(history.history["loss"][-1]), "steps": int(model.optimizer.iterations)}
-
-    return setup, run
-
-
-def numnet_predict(make_model, x, batch_size):
-    def setup():
-        return make_model()
-
-    def run(model):
-        model.predict(x, batch_size=batch_size)
-        return None
-
-    return setup, run
-
-
-def torch_train(torch, make_model, x, y, batch_size):
-    X, Y = torch.from_numpy(x), torch.from_numpy(y)
-    n = len(X)
-    generator = torch.Generator().manual_seed(SEED)
-
-    def setup():
-        model = make_model()
-        optimizer = torch.optim.Adam(model.parameters(), lr=LR, betas=(BETA_1, BETA_2), eps=EPS)
-        return model, optimizer, torch.nn.CrossEntropyLoss()
-
-    def run(state):
-        model, optimizer, loss_fn = state
-        model.train()
-        total, steps = 0.0, 0
-        perm = torch.randperm(n, generator=generator)
-        for start in range(0, n, batch_size):
-            idx = perm[start:start + batch_size]
-            xb, yb = X[idx], Y[idx]
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(idx)
-            steps += 1
-        return {"loss": total / n, "steps": steps}
-
-    return setup, run
-
-
-def torch_predict(torch, make_model, x, batch_size):
-    X = torch.from_numpy(x)
-    n = len(X)
-
-    def setup():
-        model = make_model()
-        model.eval()
-        return model
-
-    def run(model):
-        out = torch.empty((n, N_CLASSES), dtype=torch.float32)
-        with torch.inference_mode():
-            for start in range(0, n, batch_size):
-                out[start:start + batch_size] = torch.softmax(model(X[start:start + batch_size]), dim=1)
-        out.numpy()
-        return None
-
-    return setup, run
-
-
-def _batch_sizes(n: int, batch_size: int) -> list[int]:
-    sizes = [batch_size] * (n // batch_size)
-    if n % batch_size:
-        sizes.append(n % batch_size)
-    return sizes
-
-
-def floor_runner(gemms_of_batch, n: int, batch_size: int, train: bool):
-    """``gemms_of_batch(b)`` lists the layers as (rows_per_sample, k, m, first): a product
-    ``(b*rows, k) @ (k, m)``; training adds ``dW = A^T G`` and, unless ``first``,
-    ``dA = G W^T``."""
-    sizes = _batch_sizes(n, batch_size)
-    rng = np.random.default_rng(SEED)
-
-    def setup():
-        buffers = []
-        for rows, k, m, first in gemms_of_batch:
-            big = batch_size * rows
-            a = rng.random((big, k), dtype=np.float32)
-            w = rng.random((k, m), dtype=np.float32) - 0.5
-            z = np.empty((big, m), dtype=np.float32)
-            g = rng.random((big, m), dtype=np.float32) - 0.5
-            dw = np.empty((k, m), dtype=np.float32)
-            da = None if first else np.empty((big, k), dtype=np.float32)
-            buffers.append((rows, a, w, z, g, dw, da))
-        return buffers
-
-    def run(buffers):
-        matmul = np.matmul
-        for b in sizes:
-            views = [(a[: b * rows], w, z[: b * rows], g[: b * rows], dw, None if da is None else da[: b * rows])
-                     for rows, a, w, z, g, dw, da in buffers]
-            for a, w, z, _, _, _ in views:
-                matmul(a, w, out=z)
-            if train:
-                for a, w, _, g, dw, da in reversed(views):
-                    matmul(a.T, g, out=dw)
-                    if da is not None:
-                        matmul(g, w.T, out=da)
-        return None
-
-    return setup, run
-
-
-def mlp_gemms(sizes):
-    return [(1, sizes[i], sizes[i + 1], i == 0) for i in range(len(sizes) - 1)]
-
-
-CNN_GEMMS = [
-    (26 * 26, 3 * 3 * 1, 32, True),     # conv1 on the im2col matrix
-    (11 * 11, 3 * 3 * 32, 64, False),   # conv2
-    (1, 5 * 5 * 64, 128, False),        # dense
-    (1, 128, N_CLASSES, False),         # dense (output)
-]
-
-
-# --------------------------------------------------------------------------- timing
-def time_runs(runners: dict, repeats: int, warmup: dict | None = None) -> dict:
-    """Best-of timing; the implementations take turns within each repeat. ``warmup``
-    holds the same runners on a few batches' worth of data, run once, untimed."""
-    results = {name: {"times": [], "check": None} for name in runners}
-    for setup, run in (warmup or {}).values():
-        run(setup())
-    for _ in range(repeats):
-        for name, (setup, run) in runners.items():
-            state = setup()
-            gc.collect()
-            t0 = time.perf_counter()
-            check = run(state)
-            elapsed = time.perf_counter() - t0
-            results[name]["times"].append(elapsed)
-            results[name]["check"] = check
-            del state
-    for name, r in results.items():
-        r["best"] = min(r["times"])
-        r["median"] = float(np.median(r["times"]))
-    return results
-
-
-# --------------------------------------------------------------------------- memory
-def memory_child(n: int, batch_size: int) -> dict:
-    """Run in a child process: one numnet training epoch of case (a); report memory."""
-    import tracemalloc
-
-    def status_mb(field: str) -> float:
-        # /proc/self/status is per address space: VmHWM (peak RSS) starts afresh at exec,
-        # unlike ru_maxrss, which a forked child inherits from its (torch-laden) parent.
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024
-        raise OSError(f"no {field} in /proc/self/status")
-
-    def rss_mb() -> float:
-        return status_mb("VmRSS")
-
-    def peak_mb() -> float:
-        try:
-            return status_mb("VmHWM")
-        except OSError:  # not Linux: ru_maxrss (KiB on Linux, bytes on macOS)
-            import resource
-
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            return peak / 2**20 if sys.platform == "darwin" else peak / 1024
-
-    base_rss = rss_mb()
-    x, y = make_data(n)
-    data_mb = (x.nbytes + y.nbytes) / 2**20
-    model = numnet_mlp(mlp_sizes("a"))
-    after_data = rss_mb()
-    tracemalloc.start()
-    model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, shuffle=True)
-    _, traced_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    peak = peak_mb()
-    return {
-        "n_samples": n,
-        "batch_size": batch_size,
-        "dataset_mb": data_mb,
-        "rss_after_imports_mb": base_rss,
-        "rss_after_data_mb": after_data,
-        "peak_rss_mb": peak,
-        "peak_over_imports_mb": peak - base_rss,
-        "peak_over_imports_minus_dataset_mb": peak - base_rss - data_mb,
-        "tracemalloc_peak_during_fit_mb": traced_peak / 2**20,
-        "target_mb": data_mb + 100,
-        "pass": (peak - base_rss) < data_mb + 100,
-    }
-
-
-def run_memory(n: int, batch_size: int) -> dict:
-    cmd = [sys.executable, os.path.abspath(__file__), "--_memory-child", f"{n},{batch_size}"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0:
-        raise RuntimeError(f"memory child failed ({proc.returncode}):\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-# --------------------------------------------------------------------------- machine
-def machine_info(torch) -> dict:
-    info = {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu": _cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "numpy": np.__version__,
-        "numnet": getattr(numnet, "__version__", None),
-        "numnet_path": os.path.dirname(numnet.__file__),
-        "git": _git_info(),
-        "loadavg": _loadavg(),
-        "other_runnable": _other_runnable(),
-        "torch": None if torch is None else torch.__version__,
-        "torch_threads": None if torch is None else torch.get_num_threads(),
-        "env": {k: v for k, v in sorted(os.environ.items())
-                if k.startswith(("OPENBLAS_", "OMP_", "MKL_", "GOTO", "BLIS_"))},
-    }
+def spawn(impls: list[Impl], case: str, args, repeats: int) -> dict:
+    """Run ``worker.py`` for these implementations (one process) and return its JSON, the
+    results renamed from module names to implementation names."""
+    cmd = [sys.executable, os.path.join(HERE, "worker.py"), "--impls", ",".join(i.module for i in impls),
+           "--case", case, "--samples", str(args.samples), "--cnn-samples", str(args.cnn_samples),
+           "--repeats", str(repeats)]
+    if args.no_warmup:
+        cmd.append("--no-warmup")
+    if args.torch_threads:
+        cmd += ["--torch-threads", str(args.torch_threads)]
+    env = dict(impls[0].env)
+    if any(i.module == "keras" for i in impls):
+        env["KERAS_BACKEND"] = args.keras_backend
+    quiet = common.wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else None
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
+    elapsed = time.perf_counter() - t0
     try:
-        import threadpoolctl
-
-        info["threadpools"] = threadpoolctl.threadpool_info()
-    except ImportError:
-        info["threadpools"] = None
-    return info
-
-
-def _loadavg():
-    try:
-        return list(os.getloadavg())
-    except OSError:
-        return None
-
-
-def _other_runnable(samples: int = 5, interval: float = 0.1) -> float | None:
-    """Mean number of runnable tasks besides this one (from /proc/loadavg), over a short
-    look: unlike the 1-minute load average it does not count our own previous runs."""
-    counts = []
-    try:
-        for _ in range(samples):
-            with open("/proc/loadavg") as f:
-                counts.append(int(f.read().split()[3].split("/")[0]) - 1)
-            time.sleep(interval)
-    except (OSError, ValueError, IndexError):
-        return None
-    return sum(counts) / len(counts)
-
-
-def _git_info() -> dict | None:
-    """The commit measured, and whether the library's sources differ from it."""
-    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir)
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                                timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=root, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return {"commit": commit or None, "src_modified": bool(dirty)}
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def blas_summary(info: dict) -> str:
-    pools = info.get("threadpools")
-    if pools is None:
-        return "threadpoolctl not installed"
-    parts = []
-    for p in pools:
-        if p.get("user_api") == "blas":
-            parts.append(f"{p.get('internal_api')} {p.get('version')} core={p.get('architecture')} "
-                         f"threads={p.get('num_threads')} ({os.path.basename(p.get('filepath', ''))})")
-    return "; ".join(parts) or "no BLAS found by threadpoolctl"
-
-
-# --------------------------------------------------------------------------- cases
-def build_rows(case: str, args, x, y, torch) -> list[tuple[str, dict]]:
-    """(row name, runners) for one case letter."""
-    n = len(x)
-    rows = []
-    if case in "abd":
-        sizes = mlp_sizes(case)
-        batch = {"a": 128, "b": 32, "d": 32}[case]
-        runners = {"numnet": numnet_train(lambda: numnet_mlp(sizes), x, y, batch)}
-        if torch is not None:
-            runners["torch"] = torch_train(torch, lambda: torch_mlp(torch, sizes), x, y, batch)
-        runners["floor"] = floor_runner(mlp_gemms(sizes), n, batch, train=True)
-        rows.append((case, runners, {"n_samples": n, "batch_size": batch, "layers": sizes, "kind": "train"}))
-    elif case == "c":
-        sizes = mlp_sizes(case)
-        runners = {"numnet": numnet_predict(lambda: numnet_mlp(sizes), x, 1024)}
-        if torch is not None:
-            runners["torch"] = torch_predict(torch, lambda: torch_mlp(torch, sizes), x, 1024)
-        runners["floor"] = floor_runner(mlp_gemms(sizes), n, 1024, train=False)
-        rows.append((case, runners, {"n_samples": n, "batch_size": 1024, "layers": sizes, "kind": "predict"}))
-    elif case == "e":
-        nc = min(args.cnn_samples, n)
-        xi = x[:nc].reshape(nc, 28, 28, 1)
-        yi = y[:nc]
-        tr = {"numnet": numnet_train(numnet_cnn, xi, yi, 64)}
-        pr = {"numnet": numnet_predict(numnet_cnn, xi, 1024)}
-        if torch is not None:
-            xt = np.ascontiguousarray(xi.transpose(0, 3, 1, 2))  # NCHW, converted once, untimed
-            tr["torch"] = torch_train(torch, lambda: torch_cnn(torch), xt, yi, 64)
-            pr["torch"] = torch_predict(torch, lambda: torch_cnn(torch), xt, 1024)
-        tr["floor"] = floor_runner(CNN_GEMMS, nc, 64, train=True)
-        pr["floor"] = floor_runner(CNN_GEMMS, nc, 1024, train=False)
-        rows.append(("e-train", tr, {"n_samples": nc, "batch_size": 64, "kind": "train"}))
-        rows.append(("e-predict", pr, {"n_samples": nc, "batch_size": 1024, "kind": "predict"}))
-    return rows
-
-
-def evaluate_targets(row: str, ratios: dict) -> list[dict]:
-    out = []
-    for metric, bound in TARGETS.get(row, []):
-        value = ratios.get(metric)
-        out.append({"ratio": f"numnet/{metric}", "bound": bound, "value": value,
-                    "pass": None if value is None else bool(value <= bound)})
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"error": f"worker for {[i.name for i in impls]} on case {case} failed (exit {proc.returncode}):\n"
+                         f"{proc.stderr[-3000:]}"}
+    rename = {i.module: i.name for i in impls}
+    out["rows"] = {row: {rename[m]: r for m, r in res.items()} for row, res in out["rows"].items()}
+    out["skipped"] = {rename.get(m, m): why for m, why in out["skipped"].items()}
+    out["errors"] = {rename.get(m, m): e for m, e in out["errors"].items()}
+    if proc.returncode and not out["errors"]:
+        out["errors"] = {"process": proc.stderr[-3000:]}
+    out["process_s"] = elapsed
+    for res in out["rows"].values():  # what the machine looked like when each process started
+        for timing in res.values():
+            for run in timing["runs"]:
+                run["start"] = quiet
     return out
 
 
+# --------------------------------------------------------------------------- results
+def summarize(runs: list[dict]) -> dict:
+    times = [r["wall"] for r in runs]
+    best = min(range(len(runs)), key=times.__getitem__)
+    return {"times": times, "best": times[best], "median": sorted(times)[len(times) // 2], "runs": runs,
+            "check": runs[best]["check"], "accuracy": runs[best].get("accuracy")}
+
+
+def ratios_of(best: dict, numnets: list[str]) -> dict:
+    """``{"numnet/torch": t_numnet / t_torch, ...}`` for every numnet and every other
+    implementation timed, and ``numnet@b/numnet@a`` between numnets."""
+    out = {}
+    for v in numnets:
+        if v not in best:
+            continue
+        for other, t in best.items():
+            if not other.startswith("numnet") and t:
+                out[f"{v}/{other}"] = best[v] / t
+    for i, a in enumerate(numnets):
+        for b in numnets[i + 1:]:
+            if a in best and b in best:
+                out[f"{b}/{a}"] = best[b] / best[a]
+    return out
+
+
+def targets_of(row: str, ratios: dict, same: dict | None, numnets: list[str]) -> list[dict]:
+    out = []
+    for v in numnets:
+        for other, own_bound, same_bound in common.TARGETS.get(row, []):
+            key = f"{v}/{other}"
+            for column, bound, values in (("own", own_bound, ratios), ("same", same_bound, same)):
+                if values is None or (column == "same" and other == "floor" and key not in values):
+                    continue
+                value = values.get(key)
+                out.append({"ratio": key, "column": column, "bound": bound, "value": value,
+                            "pass": None if value is None else bool(value <= bound)})
+    return out
+
+
+def collect(case: str, own: dict, same: dict, numnets: list[str], settings: dict) -> list[dict]:
+    rows = []
+    for row in common.ROWS[case]:
+        timings = {name: summarize(runs) for name, runs in own.get(row, {}).items() if runs}
+        best = {name: t["best"] for name, t in timings.items()}
+        ratios = ratios_of(best, numnets)
+        same_part = None
+        if same.get(row):
+            st = {name: summarize(runs) for name, runs in same[row].items() if runs}
+            sb = {name: t["best"] for name, t in st.items()}
+            same_part = {"best": sb, "ratios": ratios_of(sb, numnets), "timings": st}
+        rows.append({
+            "row": row, "settings": settings[row], "best": best, "ratios": ratios, "timings": timings,
+            "targets": targets_of(row, ratios, same_part and same_part["ratios"], numnets),
+            "same_process": same_part,
+            "accuracy": {n: t["accuracy"] for n, t in timings.items() if t["accuracy"] is not None},
+            "final_loss": {n: t["check"]["loss"] for n, t in timings.items() if t["check"]},
+            "steps": {n: t["check"]["steps"] for n, t in timings.items() if t["check"]},
+        })
+    return rows
+
+
+def run_case(case: str, impls: list[Impl], numnets: list[Impl], args, log) -> tuple[list[dict], dict, list[str]]:
+    """Own-process rounds, then the same-process runs, for one case letter."""
+    errors: list[str] = []
+    infos: dict = {}
+    own: dict = {row: {} for row in common.ROWS[case]}
+    same: dict = {row: {} for row in common.ROWS[case]}
+    skipped: dict = {}
+    kinds = [i for i in impls if i.supports(case)]
+    load_before, busy = common.loadavg(), common.other_runnable(samples=3)
+    t0 = time.perf_counter()
+    if "own" in args.columns:
+        for r in range(args.repeats):
+            for impl in kinds[r % len(kinds):] + kinds[: r % len(kinds)]:
+                out = spawn([impl], case, args, args.inner)
+                if "error" in out:
+                    errors.append(out["error"])
+                    continue
+                skipped.update(out["skipped"])
+                errors += [f"{k}: {v}" for k, v in out["errors"].items()]
+                infos.setdefault(impl.name, {"versions": out["versions"].get(impl.name) or
+                                             next(iter(out["versions"].values()), {}),
+                                             "process": out["process"], "import_s": out["import_s"]})
+                infos[impl.name].setdefault("process_s", []).append(out["process_s"])
+                for row, res in out["rows"].items():
+                    for name, timing in res.items():
+                        own[row].setdefault(name, []).extend(timing["runs"])
+    if "same" in args.columns:
+        partners = [i for i in impls if i.module in ("torch", "floor")]
+        for variant in numnets:
+            out = spawn([variant] + partners, case, args, args.repeats)
+            if "error" in out:
+                errors.append(out["error"])
+                continue
+            errors += [f"same process {k}: {v}" for k, v in out["errors"].items()]
+            infos[f"same-process:{variant.name}"] = {"versions": out["versions"], "process": out["process"]}
+            for row, res in out["rows"].items():
+                for name, timing in res.items():
+                    same[row][name] = timing["runs"]
+    settings = {row: common.row_settings(row, args.samples, min(args.cnn_samples, args.samples))
+                for row in common.ROWS[case]}
+    rows = collect(case, own, same, [n.name for n in numnets], settings)
+    for row in rows:
+        row.update(loadavg_before=load_before, other_runnable_before=busy, loadavg_after=common.loadavg(),
+                   skipped_impls=skipped)
+    log(f"  case {case}: {time.perf_counter() - t0:.0f} s  " + "; ".join(
+        f"{r['row']}: " + " ".join(f"{k}={v:.3f}" for k, v in r["best"].items()) for r in rows))
+    return rows, infos, errors
+
+
+def run_memory(impl: Impl, n: int, batch: int, timeout: float) -> dict:
+    proc = subprocess.run([sys.executable, os.path.join(HERE, "memory.py"), str(n), str(batch)],
+                          capture_output=True, text=True, env=impl.env, timeout=timeout)
+    if proc.returncode != 0:
+        return {"error": f"memory child failed ({proc.returncode}):\n{proc.stderr[-3000:]}"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- output
 def fmt(v, spec="{:.3f}"):
     return "n/a" if v is None else spec.format(v)
 
 
-def print_table(results: list[dict], memory: dict | None) -> None:
-    header = f"{'case':<10} {'numnet s':>9} {'torch s':>9} {'floor s':>9} {'nn/torch':>9} {'nn/floor':>9}  {'target':<28} result"
-    print(header)
-    print("-" * len(header))
+def print_table(results: list[dict], numnets: list[str], others: list[str], memory: dict) -> None:
+    head = [f"{'case':<10}", f"{'numnet':<12}", f"{'numnet s':>9}"] + [f"{o + ' s':>10}" for o in others]
+    show_same = any(r.get("same_process") for r in results)
+    head += [f"{'/' + o:>9}" for o in others] + ([f"{'/torch same':>12}"] if show_same else []) + ["  targets"]
+    print("".join(head))
+    print("-" * (len("".join(head)) + 20))
     for r in results:
-        if r.get("skipped") or r.get("error"):
-            print(f"{r['row']:<10} {'skipped: ' + r['skipped'] if r.get('skipped') else 'ERROR: ' + r['error']}")
+        if r.get("error"):
+            print(f"{r['row']:<10} ERROR: {r['error'][:200]}")
             continue
-        b = r["best"]
-        targets = r["targets"]
-        target = ", ".join(f"{t['ratio'].split('/')[1]}<={t['bound']}" for t in targets) or "-"
-        verdict = ", ".join("n/a" if t["pass"] is None else ("pass" if t["pass"] else "FAIL") for t in targets) or "-"
-        print(f"{r['row']:<10} {fmt(b.get('numnet')):>9} {fmt(b.get('torch')):>9} {fmt(b.get('floor')):>9} "
-              f"{fmt(r['ratios'].get('torch'), '{:.2f}'):>9} {fmt(r['ratios'].get('floor'), '{:.2f}'):>9}  "
-              f"{target:<28} {verdict}")
-    if memory is not None:
-        if "error" in memory:
-            print(f"{'mem (a)':<10} ERROR: {memory['error']}")
+        same = (r.get("same_process") or {}).get("ratios", {})
+        for v in numnets:
+            verdicts = [f"{t['column']}:{t['ratio'].split('/')[1]}<={t['bound']} "
+                        f"{'n/a' if t['pass'] is None else ('pass' if t['pass'] else 'FAIL')}"
+                        for t in r["targets"] if t["ratio"].startswith(v + "/")]
+            line = [f"{r['row']:<10}", f"{v:<12}", f"{fmt(r['best'].get(v)):>9}"]
+            line += [f"{fmt(r['best'].get(o)):>10}" for o in others]
+            line += [f"{fmt(r['ratios'].get(f'{v}/{o}'), '{:.2f}'):>9}" for o in others]
+            line += [f"{fmt(same.get(f'{v}/torch'), '{:.2f}'):>12}"] if show_same else []
+            line += ["  " + ", ".join(verdicts)]
+            print("".join(line))
+    pairs = sorted({k for r in results for k in r.get("ratios", {}) if k.count("numnet") == 2})
+    for key in pairs:
+        print(f"{key}: " + ", ".join(f"{r['row']} {r['ratios'][key]:.3f}" for r in results if key in r.get("ratios", {})))
+    print("\nheld-out accuracy after the epoch (training rows) / final training loss:")
+    for r in results:
+        if r.get("accuracy"):
+            print(f"  {r['row']:<10} " + "  ".join(
+                f"{k} {r['accuracy'][k]:.3f}/{r['final_loss'].get(k, float('nan')):.3f}" for k in r["accuracy"]))
+    for name, mem in memory.items():
+        if "error" in mem:
+            print(f"mem (a) {name}: ERROR: {mem['error']}")
         else:
-            print(f"{'mem (a)':<10} peak RSS over imports {memory['peak_over_imports_mb']:.0f} MB "
-                  f"(dataset {memory['dataset_mb']:.0f} MB + {memory['peak_over_imports_minus_dataset_mb']:.0f} MB); "
-                  f"numpy allocations during fit peak {memory['tracemalloc_peak_during_fit_mb']:.1f} MB; "
-                  f"target < dataset + 100 MB = {memory['target_mb']:.0f} MB: {'pass' if memory['pass'] else 'FAIL'}")
+            print(f"mem (a) {name}: peak RSS over imports {mem['peak_over_imports_mb']:.0f} MB "
+                  f"(dataset {mem['dataset_mb']:.0f} MB + {mem['peak_over_imports_minus_dataset_mb']:.0f} MB); "
+                  f"numpy allocations during fit peak {mem['tracemalloc_peak_during_fit_mb']:.1f} MB; "
+                  f"target < dataset + 100 MB = {mem['target_mb']:.0f} MB: {'pass' if mem['pass'] else 'FAIL'}")
 
 
-def profile_case(case: str, args, x, y) -> None:
-    rows = build_rows(case, args, x, y, None)
-    for row, runners, _ in rows:
-        setup, run = runners["numnet"]
-        warm_n = min(len(x), 2048)
-        for warm_row, warm_runners, _ in build_rows(case, args, x[:warm_n], y[:warm_n], None):
-            if warm_row == row:
-                warm_runners["numnet"][1](warm_runners["numnet"][0]())  # warm-up
-        state = setup()
+def use_numnet_of(impl: Impl) -> None:
+    """Make ``import numnet`` in this process find the numnet of ``impl``."""
+    if impl.src:
+        sys.path.insert(0, impl.src)
+    elif importlib.util.find_spec("numnet") is None:
+        sys.path.insert(0, REPO_SRC)
+
+
+def profile_case(case: str, args, numnets: list[Impl]) -> int:
+    """cProfile numnet's run of one case in this process (the first ``--numnet-src``, if any)."""
+    use_numnet_of(numnets[0])
+    import impl_numnet
+
+    if case == "e" and not impl_numnet.has_cnn():
+        print("numnet has no Conv2D/MaxPool2D/Flatten yet: nothing to profile for case e", file=sys.stderr)
+        return 2
+    data = common.load_data(args.samples, args.cnn_samples)
+    warm = impl_numnet.jobs(case, data.head(common.WARMUP_SAMPLES))
+    for row, job in impl_numnet.jobs(case, data).items():
+        warm[row].run(warm[row].setup())
+        state = job.setup()
         profiler = cProfile.Profile()
         profiler.enable()
-        run(state)
+        job.run(state)
         profiler.disable()
         for sort, count in (("cumulative", 25), ("tottime", 15)):
             stream = io.StringIO()
             pstats.Stats(profiler, stream=stream).sort_stats(sort).print_stats(count)
-            print(f"==== numnet, case {row}: top {count} by {sort} ====")
+            print(f"==== numnet ({impl_numnet.numnet.__file__}), case {row}: top {count} by {sort} ====")
             print(stream.getvalue())
+    return 0
+
+
+def merged(path: str, new: dict) -> dict:
+    """``--update``: the JSON at ``path`` with the rows (and memory) this run measured
+    replaced by the new ones; ``reruns`` records when and how each replacement was made."""
+    with open(path) as f:
+        old = json.load(f)
+    if old.get("format") != new["format"] or old["settings"]["samples"] != new["settings"]["samples"] or \
+            [n["name"] for n in old["numnets"]] != [n["name"] for n in new["numnets"]]:
+        raise SystemExit(f"--update: {path} is not a run of the same format, sizes and numnets")
+    rows = {r["row"] for r in new["results"]}
+    old["results"] = [r for r in old["results"] if r["row"] not in rows] + new["results"]
+    order = [row for case in common.CASE_LETTERS for row in common.ROWS[case]]
+    old["results"].sort(key=lambda r: order.index(r["row"]) if r["row"] in order else len(order))
+    old["memory"] = {**(old.get("memory") or {}), **(new.get("memory") or {})}
+    for name, p in new["processes"].items():
+        old["processes"].setdefault(name, p)
+    old.setdefault("reruns", []).append({"time": new["time"], "command": new["command"], "rows": sorted(rows),
+                                         "loadavg": new["machine"]["loadavg"]})
+    return old
 
 
 # --------------------------------------------------------------------------- main
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--case", default=ALL_CASES,
                    help="comma-separated case letters among a,b,c,d,e,m (m = memory); default all")
-    p.add_argument("--repeats", type=int, default=3, help="timed runs per implementation; the best counts")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="own-process rounds (and same-process turns); the best counts (default 3)")
+    p.add_argument("--inner", type=int, default=1, help="timed runs inside each own-process process (default 1)")
     p.add_argument("--samples", type=int, default=60_000, help="samples in the MLP cases (default 60,000)")
     p.add_argument("--cnn-samples", type=int, default=6_000, help="samples in the CNN case (default 6,000)")
+    p.add_argument("--numnet-src", action="append", default=[], metavar="[LABEL=]PATH",
+                   help="time the numnet package under PATH (run with PYTHONPATH=PATH); repeat to compare trees")
+    p.add_argument("--peers", default="sklearn",
+                   help="comma-separated peers among sklearn,keras (default sklearn; keras is optional and slow "
+                        "to start: add it with --peers sklearn,keras; peers not installed are skipped)")
+    p.add_argument("--no-peers", action="store_true", help="no peers: numnet, torch and the floor only")
+    p.add_argument("--keras-backend", default="jax", help="KERAS_BACKEND for the keras processes (default jax)")
+    p.add_argument("--columns", default="own,same",
+                   help="own (each library alone), same (one process), or both (default)")
     p.add_argument("--quick", action="store_true",
                    help="tiny sizes (512 samples, 128 for the CNN), 1 repeat: checks the script works")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is installed")
     p.add_argument("--torch-threads", type=int, default=None,
                    help="torch.set_num_threads value (default: os.cpu_count(), the machine's cores)")
     p.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up run")
+    p.add_argument("--wait-quiet", type=float, default=None, metavar="S",
+                   help="before each process, wait up to S seconds for no other runnable task (default 20, 0 with "
+                        "--quick; 0: never wait); the JSON records the wait and the load seen")
+    p.add_argument("--timeout", type=float, default=900, help="seconds one worker process may take (default 900)")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
-    p.add_argument("--profile", metavar="CASE",
-                   help="instead of timing, cProfile numnet on one case (a, b, c, d or e) and print the top entries")
+    p.add_argument("--update", action="store_true",
+                   help="with --json: replace only the rows measured now in an existing PATH (re-run a noisy case)")
     p.add_argument("--custom-dense", action="store_true",
                    help="only the call()-layer case: the MLP of (a) and (b) with Dense written in numnet.ops "
-                        "against the built-in Dense (target within 1.3x); see custom_dense_case")
-    p.add_argument("--_memory-child", dest="memory_child", help=argparse.SUPPRESS)
+                        "against the built-in Dense (target within 1.3x), in this process; see custom_dense.py")
+    p.add_argument("--profile", metavar="CASE",
+                   help="instead of timing, cProfile numnet on one case (a, b, c, d or e) and print the top entries")
     args = p.parse_args(argv)
     if args.quick:
         args.samples, args.cnn_samples, args.repeats = min(args.samples, 512), min(args.cnn_samples, 128), 1
-    if args.repeats < 1:
-        p.error("--repeats must be at least 1")
+    if args.wait_quiet is None:
+        args.wait_quiet = 0 if args.quick else 20
+    if args.repeats < 1 or args.inner < 1:
+        p.error("--repeats and --inner must be at least 1")
     cases = [c.strip() for c in args.case.replace(" ", "").split(",") if c.strip()]
-    if len(cases) == 1 and len(cases[0]) > 1 and cases[0] == ALL_CASES:
-        cases = list(ALL_CASES)
+    if len(cases) == 1 and len(cases[0]) > 1 and set(cases[0]) <= set(ALL_CASES):
+        cases = list(cases[0])
     bad = [c for c in cases if c not in ALL_CASES]
     if bad:
         p.error(f"unknown case(s) {bad}; choose among {', '.join(ALL_CASES)}")
     args.cases = cases
+    args.columns = [c for c in args.columns.split(",") if c]
+    if not args.columns or set(args.columns) - {"own", "same"}:
+        p.error(f"--columns takes own, same or own,same; got {args.columns}")
+    peers = [] if args.no_peers else [x for x in args.peers.split(",") if x]
+    if set(peers) - set(PEERS):
+        p.error(f"unknown peer(s) {sorted(set(peers) - set(PEERS))}; choose among {', '.join(PEERS)}")
+    args.peer_list = peers
     return args
-
-
-def import_torch(disabled: bool, threads: int | None = None):
-    if disabled:
-        return None
-    try:
-        import torch
-    except ImportError:
-        print("torch is not importable: the torch column is n/a (pip install -e '.[bench]')", file=sys.stderr)
-        return None
-    torch.set_num_threads(threads or os.cpu_count() or 1)
-    return torch
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.memory_child:
-        n, batch = (int(v) for v in args.memory_child.split(","))
-        print(json.dumps(memory_child(n, batch)))
-        return 0
-
-    x, y = make_data(args.samples)
+    numnets = numnet_impls(args.numnet_src)
     if args.custom_dense:
-        return custom_dense_case(args, x, y)
+        use_numnet_of(numnets[0])
+        import custom_dense
+
+        return custom_dense.run(args)
     if args.profile:
         if args.profile not in "abcde" or len(args.profile) != 1:
             print(f"--profile takes one of a, b, c, d, e; got {args.profile!r}", file=sys.stderr)
             return 2
-        if args.profile == "e" and not numnet_has_cnn():
-            print("numnet has no Conv2D/MaxPool2D/Flatten yet: nothing to profile for case e", file=sys.stderr)
-            return 2
-        profile_case(args.profile, args, x, y)
-        return 0
+        return profile_case(args.profile, args, numnets)
 
-    torch = import_torch(args.no_torch, args.torch_threads)
-    info = machine_info(torch)
-    print(f"numnet benchmark: {info['cpu']}, {info['cpu_count']} cores, numpy {info['numpy']}, "
-          f"torch {info['torch'] or 'n/a'} ({info['torch_threads'] or '-'} threads)")
-    print(f"BLAS: {blas_summary(info)}")
-    print(f"env: {info['env'] or '(no OPENBLAS_/OMP_/MKL_ variables)'}")
-    git = info["git"] or {}
-    print(f"numnet {info['numnet_path']} at {git.get('commit', '?')}"
-          f"{' (src/ modified)' if git.get('src_modified') else ''}")
-    busy = info["other_runnable"]
-    if busy is not None and busy >= 0.5:
-        print(f"WARNING: {busy:.1f} other runnable processes on {os.cpu_count()} cores: they compete for the CPU "
-              "and the timings (torch's OpenMP threads especially) will suffer.")
-    print(f"samples {args.samples} (CNN {args.cnn_samples}), best of {args.repeats}"
-          f"{'' if args.no_warmup else ' after a warm-up'}{' [quick]' if args.quick else ''}\n")
+    base = dict(os.environ)
+    unavailable = {}
+    others = []
+    wanted = ([] if args.no_torch else ["torch"]) + ["floor"] + args.peer_list
+    for name in wanted:
+        needs = {"torch": "torch", "sklearn": "sklearn", "keras": "keras"}.get(name)
+        if needs and importlib.util.find_spec(needs) is None:
+            unavailable[name] = f"{needs} is not installed"
+            continue
+        others.append(Impl(name, name, base))
+    impls = numnets + others
+    if "same" in args.columns and args.no_torch:
+        args.columns = [c for c in args.columns if c != "same"] or ["own"]
+    info = common.machine_info()
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    print(f"numnet benchmark: {info['cpu']} ({' '.join(info['cpu_flags'])}), {info['cpu_count']} cores, "
+          f"numpy {info['numpy']}; env: {info['env'] or '(no OPENBLAS_/OMP_/MKL_/MALLOC_ variables)'}")
+    print(f"implementations: {', '.join(i.name for i in impls)}"
+          + (f"; unavailable: {unavailable}" if unavailable else ""))
+    if info["other_runnable"] is not None and info["other_runnable"] >= 0.5:
+        print(f"WARNING: {info['other_runnable']:.1f} other runnable processes on {info['cpu_count']} cores: "
+              "they compete for the CPU and the timings (torch's OpenMP threads especially) will suffer.")
+    print(f"samples {args.samples} (CNN {args.cnn_samples}); columns {'+'.join(args.columns)}; best of "
+          f"{args.repeats}{'' if args.no_warmup else ' after a warm-up'}{' [quick]' if args.quick else ''}\n")
 
-    results, memory, failed = [], None, False
+    results, processes, memory, failed = [], {}, {}, False
+    t_all = time.perf_counter()
     for case in args.cases:
         if case == "m":
-            try:
-                memory = run_memory(args.samples, 128)
-            except Exception as exc:  # report and go on
-                traceback.print_exc()
-                memory, failed = {"error": f"{type(exc).__name__}: {exc}"}, True
+            for impl in numnets:
+                memory[impl.name] = run_memory(impl, args.samples, 128, args.timeout)
+                failed |= "error" in memory[impl.name]
             continue
-        if case == "e" and not numnet_has_cnn():
-            msg = "numnet has no Conv2D/MaxPool2D/Flatten yet"
-            print(f"case e skipped: {msg}", file=sys.stderr)
-            results += [{"row": "e-train", "skipped": msg}, {"row": "e-predict", "skipped": msg}]
-            continue
-        try:
-            rows = build_rows(case, args, x, y, torch)
-            warm_n = min(len(x), 2048)
-            warm_rows = {} if args.no_warmup else {
-                row: runners for row, runners, _ in build_rows(case, args, x[:warm_n], y[:warm_n], torch)}
-        except Exception as exc:
-            traceback.print_exc()
-            results.append({"row": case, "error": f"{type(exc).__name__}: {exc}"})
-            failed = True
-            continue
-        for row, runners, settings in rows:
-            t0 = time.perf_counter()
-            load_before = _loadavg()
-            try:
-                timing = time_runs(runners, args.repeats, warmup=warm_rows.get(row))
-            except Exception as exc:
-                traceback.print_exc()
-                results.append({"row": row, "error": f"{type(exc).__name__}: {exc}", "settings": settings})
-                failed = True
-                continue
-            best = {name: t["best"] for name, t in timing.items()}
-            ratios = {other: best["numnet"] / best[other] for other in ("torch", "floor") if other in best}
-            results.append({
-                "row": row, "settings": settings, "best": best, "timings": timing, "ratios": ratios,
-                "targets": evaluate_targets(row, ratios),
-                "final_loss": {name: t["check"]["loss"] for name, t in timing.items() if t["check"]},
-                "steps": {name: t["check"]["steps"] for name, t in timing.items() if t["check"]},
-                "loadavg_before": load_before, "loadavg_after": _loadavg(),
-                "other_runnable_after": _other_runnable(samples=3),
-            })
-            print(f"  {row}: done in {time.perf_counter() - t0:.1f} s "
-                  + " ".join(f"{k}={v:.3f}s" for k, v in best.items()), file=sys.stderr, flush=True)
-
+        rows, infos, errors = run_case(case, impls, numnets, args, log)
+        for e in errors:
+            log(f"ERROR in case {case}: {e}")
+        failed |= bool(errors)
+        if case == "e" and not any(r["best"] for r in rows):
+            rows = [{"row": row, "skipped": "numnet has no Conv2D/MaxPool2D/Flatten yet"} for row in ("e-train", "e-predict")]
+        results += rows
+        for k, v in infos.items():
+            processes.setdefault(k, v)
+    for name, p in processes.items():
+        if not name.startswith("same-process"):
+            foreign = [m for m in p["process"]["imported"] if m != name.split("@")[0] and m not in ("sklearn", "jax")]
+            if foreign:
+                log(f"WARNING: the {name} processes imported {foreign}")
+    for impl in numnets:
+        path = (processes.get(impl.name, {}).get("versions") or {}).get("numnet_path")
+        impl.git = common.git_info(path) if path else None
     print()
-    print_table(results, memory)
+    print_table([r for r in results if not r.get("skipped")], [n.name for n in numnets],
+                [o.name for o in others], memory)
+    print(f"\ntotal {time.perf_counter() - t_all:.0f} s; load average now "
+          f"{', '.join(f'{x:.2f}' for x in common.loadavg() or [])}")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         payload = {
+            "format": 2,
             "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "settings": {"samples": args.samples, "cnn_samples": args.cnn_samples, "repeats": args.repeats,
-                         "warmup": not args.no_warmup, "quick": args.quick, "seed": SEED,
-                         "adam": {"lr": LR, "beta_1": BETA_1, "beta_2": BETA_2, "epsilon": EPS},
+                         "inner": args.inner, "columns": args.columns, "warmup": not args.no_warmup,
+                         "quick": args.quick, "seed": common.SEED, "keras_backend": args.keras_backend,
+                         "adam": {"lr": common.LR, "beta_1": common.BETA_1, "beta_2": common.BETA_2,
+                                  "epsilon": common.EPS},
                          "dtype": "float32"},
             "machine": info,
+            "numnets": [{"name": n.name, "label": n.label, "src": n.src, "git": n.git,
+                         "path": (processes.get(n.name, {}).get("versions") or {}).get("numnet_path")}
+                        for n in numnets],
+            "unavailable": unavailable,
+            "processes": processes,
             "results": results,
             "memory": memory,
         }
+        if args.update and os.path.exists(args.json):
+            payload = merged(args.json, payload)
         with open(args.json, "w") as f:
-            json.dump(payload, f, indent=1, default=_json_default)
-        print(f"\nwrote {args.json}")
+            json.dump(payload, f, indent=1, default=str)
+        print(f"{'updated' if args.update else 'wrote'} {args.json}")
     return 1 if failed else 0
-
-
-# --------------------------------------------------------------------------- call() layers
-CUSTOM_DENSE_TARGET = 1.3
-
-
-def ops_dense_class():
-    """A Dense written as a call() layer with numnet.ops: relu(x W + b) or x W + b."""
-    from numnet import ops
-
-    class OpsDense(numnet.Layer):
-        def __init__(self, units, relu=False, **kwargs):
-            super().__init__(**kwargs)
-            self.units, self.relu = units, relu
-
-        def build(self, input_shape):
-            self.kernel = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform",
-                                          name="kernel")
-            self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
-
-        def call(self, x):
-            y = ops.matmul(x, self.kernel) + self.bias
-            return ops.relu(y) if self.relu else y
-
-    return OpsDense
-
-
-def numnet_ops_mlp(sizes: list[int], seed: int = SEED):
-    """The MLP of numnet_mlp with every Dense a call() layer; the softmax is a built-in
-    Activation so that its fused gradient with the loss applies as in the built-in model."""
-    OpsDense = ops_dense_class()
-    layers = [numnet.Input((sizes[0],))]
-    layers += [OpsDense(width, relu=True) for width in sizes[1:-1]]
-    layers += [OpsDense(sizes[-1]), numnet.Activation("softmax")]
-    model = numnet.Sequential(layers, seed=seed)
-    model.compile(
-        loss="sparse_categorical_cross_entropy",
-        optimizer=numnet.optimizers.Adam(learning_rate=LR, beta_1=BETA_1, beta_2=BETA_2, epsilon=EPS),
-    )
-    return model
-
-
-def custom_dense_case(args, x, y) -> int:
-    """``--custom-dense``: one epoch of the MLP 784-256-128-10 at batch 128 and 32 with the
-    built-in Dense and with a Dense written as a call() layer (``OpsDense``: forward in
-    numnet.ops, backward from the tape); prints the times and the ratio against the target."""
-    sizes = mlp_sizes("a")
-    rows = {}
-    for batch in (128, 32):
-        runners = {"builtin": numnet_train(lambda: numnet_mlp(sizes), x, y, batch),
-                   "call_layer": numnet_train(lambda: numnet_ops_mlp(sizes), x, y, batch)}
-        warm = None if args.no_warmup else {k: numnet_train(f, x[:4 * batch], y[:4 * batch], batch)
-                                            for k, f in (("builtin", lambda: numnet_mlp(sizes)),
-                                                         ("call_layer", lambda: numnet_ops_mlp(sizes)))}
-        result = time_runs(runners, args.repeats, warm)
-        ratio = result["call_layer"]["best"] / result["builtin"]["best"]
-        rows[f"batch {batch}"] = {"builtin_s": result["builtin"]["best"], "call_layer_s": result["call_layer"]["best"],
-                                  "ratio": ratio, "target": CUSTOM_DENSE_TARGET,
-                                  "loss": {k: r["check"]["loss"] for k, r in result.items()}}
-        print(f"call()-layer Dense vs built-in Dense, MLP {'-'.join(map(str, sizes))}, batch {batch}, "
-              f"{len(x)} samples: built-in {result['builtin']['best']:.3f} s, call layer "
-              f"{result['call_layer']['best']:.3f} s, ratio {ratio:.2f} (target <= {CUSTOM_DENSE_TARGET})"
-              f"{'' if ratio <= CUSTOM_DENSE_TARGET else '  MISSED'}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"custom_dense": rows, "samples": len(x), "repeats": args.repeats}, f, indent=2)
-    return 0
-
-
-def _json_default(obj):
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 if __name__ == "__main__":
