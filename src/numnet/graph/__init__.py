@@ -13,6 +13,6 @@ plan that runs them.
 
 from .node import Node
 from .plan import Plan, Run
-from .tensor import SymbolicTensor, is_symbolic
+from .tensor import SymbolicTensor, is_symbolic, shapes_compatible
 
-__all__ = ["Node", "Plan", "Run", "SymbolicTensor", "is_symbolic"]
+__all__ = ["Node", "Plan", "Run", "SymbolicTensor", "is_symbolic", "shapes_compatible"]

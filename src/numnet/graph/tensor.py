@@ -95,3 +95,13 @@ def is_symbolic(value) -> bool:
     if isinstance(value, (list, tuple)) and value:
         return all(isinstance(v, SymbolicTensor) for v in value)
     return False
+
+
+def shapes_compatible(expected, got) -> bool:
+    """Whether ``got`` fits ``expected`` (shapes without the batch axis, or lists of them):
+    the same rank and sizes, ``None`` on either side matching any size."""
+    if isinstance(expected, list) or isinstance(got, list):
+        return (isinstance(expected, list) and isinstance(got, list) and len(expected) == len(got)
+                and all(shapes_compatible(a, b) for a, b in zip(expected, got)))
+    expected, got = tuple(expected), tuple(got)
+    return len(expected) == len(got) and all(a is None or b is None or a == b for a, b in zip(expected, got))

@@ -90,14 +90,6 @@ class _CallValue:
         return layer._symbolic_io(self.kind)
 
 
-def _compatible(built, shape) -> bool:
-    if isinstance(built, list) or isinstance(shape, list):
-        return (isinstance(built, list) and isinstance(shape, list) and len(built) == len(shape)
-                and all(_compatible(a, b) for a, b in zip(built, shape)))
-    built, shape = tuple(built), tuple(shape)
-    return len(built) == len(shape) and all(a is None or b is None or a == b for a, b in zip(built, shape))
-
-
 def _show(shape) -> str:
     if isinstance(shape, list):
         return "[" + ", ".join(_show(s) for s in shape) + "]"
@@ -391,8 +383,10 @@ class Layer:
 
     def _check_call_shape(self, shape) -> None:
         """A second call must fit the shape the layer was built for (``None`` matches any size)."""
+        from ..graph.tensor import shapes_compatible
+
         built = self.input_shape
-        if not _compatible(built, shape):
+        if not shapes_compatible(built, shape):
             raise ValueError(
                 f"Layer {self.name!r} was built for inputs of shape {_show(built)} but is now called on "
                 f"{_show(shape)}. A layer called again must get inputs of a compatible shape; create a new layer "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import Plan, SymbolicTensor, is_symbolic
+from ..graph import Plan, SymbolicTensor, shapes_compatible
 from ..layers.layer import Layer, _unique_name
 from ..parameters import FlatParameters
 from ..random import make_generator
@@ -345,7 +345,7 @@ class Model(Trainer, Layer):
         if isinstance(inputs, (list, tuple)):
             inputs = list(inputs)
         for tensor, expected in zip(inputs if isinstance(inputs, list) else [inputs], self.inputs):
-            if not _fits(expected.shape[1:], tensor.shape[1:]):
+            if not shapes_compatible(expected.shape[1:], tensor.shape[1:]):
                 raise ValueError(
                     f"Model {self.name!r} input {expected.node.layer.name!r} expects shape {expected.shape}, "
                     f"got a tensor of shape {tensor.shape}."
@@ -459,10 +459,6 @@ class Model(Trainer, Layer):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}>"
-
-
-def _fits(expected, got) -> bool:
-    return len(expected) == len(got) and all(a is None or b is None or a == b for a, b in zip(expected, got))
 
 
 def _output_names(tensors) -> list[str]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import inspect
 
-import numpy as np
 
 
 class _TracingFlag:

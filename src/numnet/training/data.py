@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..graph.tensor import shapes_compatible
+
 
 def check_positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
@@ -58,10 +60,6 @@ def check_finite(name: str, array: np.ndarray, dtype=None) -> None:
             )
 
 
-def _fits(expected, got) -> bool:
-    return len(expected) == len(got) and all(a is None or a == b for a, b in zip(expected, got))
-
-
 def _structured(model, value, names: list[str], what: str, name: str) -> list:
     """``value`` as a list aligned with ``names`` (the model's inputs or outputs)."""
     count = len(names)
@@ -101,8 +99,8 @@ def as_inputs(model, x, name: str = "x", check_values: bool = True) -> list[np.n
         label = name if len(names) == 1 else f"{name}[{names[i]!r}]"
         array = numeric_array(label, value)
         expected = tensor.shape[1:]
-        if not _fits(expected, array.shape[1:]):
-            one_sample = _fits(expected, array.shape)
+        if not shapes_compatible(expected, array.shape[1:]):
+            one_sample = shapes_compatible(expected, array.shape)
             shown = ", ".join("None" if s is None else str(s) for s in expected)
             raise ValueError(
                 f"{label} has shape {array.shape}, but input {names[i]!r} expects (n_samples, {shown}): "
@@ -150,7 +148,8 @@ def _as_target(output, y, n_samples: int, name: str) -> np.ndarray:
     output_shape = output.shape
     loss = output.loss.name
     if loss == "sparse_categorical_cross_entropy":
-        if not (_fits(output_shape[:-1], y.shape[1:]) or _fits(output_shape[:-1] + (1,), y.shape[1:])):
+        labels = output_shape[:-1]
+        if not (shapes_compatible(labels, y.shape[1:]) or shapes_compatible(labels + (1,), y.shape[1:])):
             raise ValueError(
                 f"{name} must hold integer class labels of shape (n_samples,) for "
                 f"sparse_categorical_cross_entropy (output {output.name!r}), got {y.shape}."
@@ -164,7 +163,7 @@ def _as_target(output, y, n_samples: int, name: str) -> np.ndarray:
                 f"{n_classes} classes (labels 0..{n_classes - 1})."
             )
         return y.astype(np.intp, copy=False)
-    if not _fits(output_shape, y.shape[1:]):
+    if not shapes_compatible(output_shape, y.shape[1:]):
         if y.ndim == 1 and output_shape == (1,):
             y = y.reshape(-1, 1)
         else:
