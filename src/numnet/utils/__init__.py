@@ -1,5 +1,6 @@
-"""Data helpers: ``pad_sequences``."""
+"""Data helpers: ``pad_sequences``, ``PyDataset``."""
 
+from .dataset import PyDataset
 from .sequence import pad_sequences
 
-__all__ = ["pad_sequences"]
+__all__ = ["PyDataset", "pad_sequences"]
