@@ -187,16 +187,6 @@ def test_custom_loss_errors_change_nothing(bad, error, match):
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_model_with_a_custom_loss_saves_weights_but_not_its_compile(tmp_path):
-    model = _linear()
-    model.compile("sgd", per_sample_mse)
-    with pytest.raises(ValueError, match="custom function or Loss subclass"):
-        model.save(tmp_path / "m.npz")
-    assert not (tmp_path / "m.npz").exists()
-    model.save_weights(tmp_path / "w.npz")
-    assert (tmp_path / "w.npz").exists()
-
-
 def test_losses_on_tensors_give_tensors_with_gradients():
     p = ops.Variable(RNG.standard_normal((5, 3)), name="p")
     y = RNG.standard_normal((5, 3))

@@ -35,6 +35,8 @@ import re
 import numpy as np
 
 from . import _atomic, _npz_reader
+from . import custom_objects as _custom_objects
+from .custom_objects import register_serializable
 
 FORMAT = "numnet-model"
 WEIGHTS_FORMAT = "numnet-weights"
@@ -360,12 +362,13 @@ def _metric_record(metric) -> dict:
     from . import metrics as metrics_module
 
     cls = type(metric)
+    if getattr(metric, "is_function_metric", False):  # metrics=[fn]: saved by the function's name
+        return {"class_name": "function", "name": _custom_objects.name_of(metric.fn, f"the metric {metric.name!r}")}
     known = {c.__name__: c for c in metrics_module._REGISTRY.values()}
-    if known.get(cls.__name__) is not cls:
-        raise ValueError(
-            f"Cannot save the metric {metric.name!r}: {cls.__qualname__} is not one of numnet's metrics "
-            f"({', '.join(sorted(known))}). Compile with a numnet metric to save the model, or use save_weights."
-        )
+    if known.get(cls.__name__) is not cls:  # the user's Metric subclass: its name and get_config()
+        config = metric.get_config() if hasattr(metric, "get_config") else {"name": metric.name}
+        return {"class_name": "custom", "name": _custom_objects.name_of(cls, f"the metric {metric.name!r}"),
+                "config": _check_jsonable(config, f"metric {metric.name!r}")}
     parameters = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     config = {p: getattr(metric, p) for p in parameters if hasattr(metric, p)}
     return {"class_name": cls.__name__, "config": _check_jsonable(config, f"metric {metric.name!r}")}
@@ -373,7 +376,13 @@ def _metric_record(metric) -> dict:
 
 def _loss_record(loss) -> dict:
     from . import losses
+    from .training.custom_loss import FunctionLoss
 
+    if isinstance(loss, FunctionLoss):  # compile(loss=fn): saved by the function's name
+        return {"class_name": "function", "name": _custom_objects.name_of(loss.fn, f"the loss {loss.name!r}")}
+    if getattr(loss, "is_custom", False):  # a Loss subclass with call(): its name and get_config()
+        return {"class_name": "custom", "name": _custom_objects.name_of(type(loss), f"the loss {loss.name!r}"),
+                "config": _check_jsonable(loss.get_config(), f"the loss {loss.name!r}")}
     return {"class_name": losses.serialize(loss)["class_name"],
             "config": _check_jsonable(loss.get_config(), f"the loss {loss.name!r}")}
 
@@ -435,7 +444,6 @@ def save_model(model, path) -> None:
     }
     compiled = getattr(model, "_compiled", None)
     if getattr(model, "compiled", False) and compiled is not None:
-        _check_builtin_losses(compiled)
         meta["compile"] = {
             "losses": [None if o.loss is None else _loss_record(o.loss) for o in compiled.outputs],
             "loss_weights": [o.weight for o in compiled.outputs],
@@ -452,16 +460,6 @@ def _model_or_subclassed_record(model, arrays) -> dict:
     if subclassed.is_subclassed(model):
         return subclassed.record(model, arrays)
     return _model_record(model, arrays, set())
-
-
-def _check_builtin_losses(compiled) -> None:
-    for output in compiled.outputs:
-        if getattr(output.loss, "is_custom", False):
-            raise ValueError(
-                f"Cannot save the compile settings of output {output.name!r}: its loss {output.loss.name!r} is a "
-                "custom function or Loss subclass, which a file cannot hold. Use save_weights, or save after "
-                "compiling with a built-in loss."
-            )
 
 
 def save_weights(model, path) -> None:
@@ -878,7 +876,21 @@ def _rebuild_model(archive: _Archive):
     return model
 
 
-def _restore_compile(archive: _Archive, model) -> None:
+def _custom_object(record, kind: str, where: str, found_in):
+    """The user's function or class a ``{"class_name": "function" | "custom", "name"}`` record
+    names, from ``custom_objects`` or the registry; a clear error when it is in neither."""
+    key = _field(record, "name", str, f"{where}: {kind}")
+    target = _custom_objects.lookup(key, found_in, kind)
+    if target is None:
+        raise ModelFileError(
+            f"{where}: the {kind} {key[:80]!r} is your own {'function' if record['class_name'] == 'function' else 'class'}, "
+            f"which a file holds only by name. Pass it: load_model(path, custom_objects={{{key[:80]!r}: ...}}), "
+            "register it with @numnet.saving.register_serializable, or load with compile=False."
+        )
+    return target
+
+
+def _restore_compile(archive: _Archive, model, found_in=None) -> None:
     from . import losses, metrics as metrics_module, optimizers, schedules
 
     where = archive.where
@@ -891,6 +903,12 @@ def _restore_compile(archive: _Archive, model) -> None:
         if record is None:
             return None
         _require(isinstance(record, dict), f"{where}: {what} must be an object or null.")
+        if record.get("class_name") == "function":
+            return _custom_object(record, what, where, found_in)
+        if record.get("class_name") == "custom":
+            cls = _custom_object(record, what, where, found_in)
+            config = _field(record, "config", dict, f"{where}: {what}")
+            return _built(f"{where}: {what} {record['name']}", lambda: cls(**config))
         if "class_name" in record:  # {"class_name", "config"}
             return _built(f"{where}: {what}", lambda: losses.deserialize(record))
         return _built(f"{where}: {what}", lambda: losses.Loss(  # the first format: {"name", "from_logits"}
@@ -902,6 +920,14 @@ def _restore_compile(archive: _Archive, model) -> None:
         built = []
         for record in records:
             class_name = _field(record, "class_name", str, f"{where}: metric")
+            if class_name == "function":
+                built.append(_custom_object(record, "metric", where, found_in))
+                continue
+            if class_name == "custom":
+                cls = _custom_object(record, "metric", where, found_in)
+                config = _field(record, "config", dict, f"{where}: metric")
+                built.append(_built(f"{where}: metric {record['name']}", lambda: cls(**config)))
+                continue
             _require(class_name in metric_classes, f"{where}: unknown metric class {class_name!r:.80}.")
             config = _field(record, "config", dict, f"{where}: metric")
             built.append(_built(f"{where}: metric {class_name}", lambda: metric_classes[class_name](**config)))
@@ -954,18 +980,28 @@ def _restore_compile(archive: _Archive, model) -> None:
         optimizer.state[(layer_name, param_name)] = slots
 
 
-def load_model(path):
+def load_model(path, custom_objects=None, compile=True):
     """Rebuild a model saved with ``model.save(path)``: architecture, weights, optimizer state
     and compile settings. Predictions are bit-identical and training continues exactly.
+
+    ``custom_objects``: ``{"name": function_or_class}`` for the losses and metrics of your own
+    the model was compiled with (or register them with ``register_serializable``).
+    ``compile=False``: the model without its compile settings (and optimizer state).
 
     Raises ``ModelFileError`` (a ``ValueError``) when the file is not a numnet model or is
     damaged; ``FileNotFoundError`` when there is no file.
     """
+    found_in = _custom_objects.check_custom_objects(custom_objects)
+    if not isinstance(compile, bool):
+        raise TypeError(f"load_model compile must be True or False, got {compile!r:.60}.")
     archive = None
     try:
         archive = _Archive(path, FORMAT)
         model = _rebuild_model(archive)
-        _restore_compile(archive, model)
+        if compile:
+            _restore_compile(archive, model, found_in)
+        else:
+            archive.used.update(_optimizer_arrays(archive.meta))
         unused = set(archive.headers) - archive.used - {"meta"}
         _require(not unused, f"{archive.where}: arrays {sorted(unused)[:5]} are not referenced by the metadata.")
         return model
@@ -977,6 +1013,19 @@ def load_model(path):
     finally:
         if archive is not None:
             archive.close()
+
+
+def _optimizer_arrays(meta) -> set:
+    """The names of the optimizer-state arrays a file's compile settings refer to (read only
+    with ``compile=True``)."""
+    settings = meta.get("compile") if isinstance(meta, dict) else None
+    optimizer = settings.get("optimizer") if isinstance(settings, dict) else None
+    state = optimizer.get("state") if isinstance(optimizer, dict) else None
+    names = set()
+    for record in state if isinstance(state, list) else ():
+        slots = record.get("slots") if isinstance(record, dict) else None
+        names.update(v for v in (slots.values() if isinstance(slots, dict) else ()) if isinstance(v, str))
+    return names
 
 
 def load_weights(model, path) -> None:

@@ -5,11 +5,11 @@ from .model import Model
 from .sequential import Sequential
 
 
-def load_model(path):
+def load_model(path, custom_objects=None, compile=True):
     """Rebuild a model saved with ``model.save(path)`` (see ``numnet.saving.load_model``)."""
     from ..saving import load_model as load
 
-    return load(path)
+    return load(path, custom_objects=custom_objects, compile=compile)
 
 
 def save_model(model, path) -> None:
