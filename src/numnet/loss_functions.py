@@ -224,9 +224,13 @@ def _sparse_categorical_ce(labels, p, from_logits=False):
         return -_pick(log_q, labels), grad
     total = p.sum(axis=-1, keepdims=True)
     picked = _pick(p, labels) / total[..., 0]  # q[label] without dividing every column
-    pc, inside = _clip_inside(picked)
-    return -np.log(pc), lambda: _normalise_vjp(_scatter(p, labels, np.where(inside, -1.0 / pc, 0.0)), p / total,
-                                               total)
+    pc = np.clip(picked, EPSILON, 1 - EPSILON)
+
+    def grad():  # the clipping mask only when a gradient is asked for (the training step's is fused)
+        inside = (picked > EPSILON) & (picked < 1 - EPSILON)
+        return _normalise_vjp(_scatter(p, labels, np.where(inside, -1.0 / pc, 0.0)), p / total, total)
+
+    return -np.log(pc), grad
 
 
 def _binary_focal_ce(y, p, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,

@@ -310,7 +310,7 @@ class Optimizer:
     def _decayed(self, param, grad):
         """L2 penalty folded into the gradient, as PyTorch's ``weight_decay`` does."""
         decay = self._decay
-        if np.ndim(decay) == 0 and not decay:
+        if type(decay) is not np.ndarray and not decay:  # a number (no np.ndim call: this runs every step)
             return grad
         return grad + decay * param
 

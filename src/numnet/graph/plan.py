@@ -82,8 +82,8 @@ class Step:
     sigmoid + cross-entropy)."""
 
     __slots__ = ("layer", "node", "sources", "as_list", "targets", "returns_list", "training", "kwargs",
-                 "training_flag", "preactivation", "fed_by_inputs", "fused_output", "takes_mask", "mask_rule",
-                 "makes_mask", "single")
+                 "training_flag", "_preactivation", "fed_by_inputs", "fused_output", "takes_mask", "mask_rule",
+                 "makes_mask", "single", "plain")
 
     def __init__(self, node: Node, sources: list[int], targets: list[int], fed_by_inputs: bool) -> None:
         self.layer = node.layer
@@ -95,7 +95,7 @@ class Step:
         self.training = node.training
         self.kwargs = node.kwargs
         self.training_flag = _accepts_training(node.layer)
-        self.preactivation = None
+        self._preactivation = None
         self.fed_by_inputs = fed_by_inputs
         self.fused_output = False
         self.takes_mask, self.mask_rule = _mask_support(node.layer)
@@ -104,6 +104,22 @@ class Step:
             getattr(node.layer, "mask_zero", False) or hasattr(node.layer, "mask_value"))
         # One input, one output, a plain layer step: Plan.backward's inlined path applies.
         self.single = type(self) is Step and not self.as_list and not self.returns_list
+        self._set_plain()
+
+    def _set_plain(self) -> None:
+        # What the forward hot path needs of the step itself, decided once: no mask made,
+        # no rewrite, no call keywords, one output (the run's own conditions are checked per call).
+        self.plain = not self.makes_mask and self._preactivation is None and not self.kwargs and \
+            not self.returns_list
+
+    @property
+    def preactivation(self):
+        return self._preactivation
+
+    @preactivation.setter
+    def preactivation(self, value) -> None:
+        self._preactivation = value
+        self._set_plain()
 
     # --- running ---------------------------------------------------------------------------
     def _mode(self, run: Run) -> bool:
@@ -156,8 +172,7 @@ class Step:
         arg = [values[s] for s in self.sources] if self.as_list else values[self.sources[0]]
         training = run.training if self.training is None else bool(self.training)
         layer = self.layer
-        if run.keep and not run.capture and run.masks is None and not self.makes_mask and \
-                self.preactivation is None and not self.kwargs and not self.returns_list and \
+        if self.plain and run.keep and not run.capture and run.masks is None and \
                 len(layer._inbound_nodes) == 1:  # the hot path: one call of a plain layer in training
             values[self.targets[0]] = layer.forward(arg, training=training) if self.training_flag else layer.forward(arg)
             return

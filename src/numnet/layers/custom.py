@@ -60,6 +60,9 @@ class LayerVariable(Variable):
         # ``buffers``): ``key`` is never a path here, and ops read this on every use.
         attributes = self.layer.__dict__
         key = self.key
+        own = attributes.get("_own_params")  # a call layer's own weight: the common case, first
+        if own is not None and key in own:
+            return own[key]
         for store in (attributes.get("_own_params"), attributes.get("params"), attributes.get("_own_buffers"),
                       attributes.get("buffers")):
             if store is not None and key in store:

@@ -383,8 +383,9 @@ def _checked(g, x: Tensor, op: str) -> np.ndarray:
     """``g`` as an array with the shape and dtype of ``x`` (ValueError on a wrong shape)."""
     if type(g) is not np.ndarray:
         g = np.asarray(g.value if isinstance(g, Tensor) else g)
-    if g.shape != x.value.shape:
-        raise ValueError(f"{op}: gradient has shape {g.shape}, expected the input's shape {x.value.shape}.")
-    if g.dtype != x.value.dtype:
-        g = g.astype(x.value.dtype)
+    value = x.value  # one read: a layer's Variable looks its array up on every access
+    if g.shape != value.shape:
+        raise ValueError(f"{op}: gradient has shape {g.shape}, expected the input's shape {value.shape}.")
+    if g.dtype != value.dtype:
+        g = g.astype(value.dtype)
     return g
