@@ -114,6 +114,67 @@ def test_call_layer_trains_in_fit_and_reads_the_flat_buffer():
     np.testing.assert_allclose(layer.kernel.numpy().ravel(), [1.0, -2.0, 0.5, 1.5], atol=0.05)
 
 
+class TwiceKernel(numnet.Layer):
+    """x W + (x W) W^T W: the kernel read by three matmuls (no in-place gradient for it)."""
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], input_shape[-1]), initializer="glorot_uniform",
+                                      name="kernel")
+
+    def call(self, x):
+        h = ops.matmul(x, self.kernel)
+        return h + ops.matmul(ops.matmul(h, ops.transpose(self.kernel)), self.kernel)
+
+
+@pytest.mark.parametrize("make", [lambda: OpsDense(3), TwiceKernel], ids=["one-read", "three-reads"])
+def test_call_layer_gradients_in_the_flat_buffer_equal_a_fresh_backward(make):
+    """From the second step on, a kernel read by one matmul gets its gradient written
+    straight into the model's flat gradient buffer (no copy); one read several times does
+    not. Either way the step's gradient equals that of a fresh, unbuffered backward."""
+    x = _x(16, 3)
+    y = RNG.standard_normal((16, 3))
+    inputs = numnet.Input((3,))
+    layer = make()
+    model = numnet.Model(inputs, layer(inputs), seed=0)
+    model.compile(numnet.optimizers.SGD(0.01), "mse")
+    for _ in range(3):
+        model.train_on_batch(x, y)
+    flat = model.flat_parameters()
+    offered = layer.grad_targets["kernel"]
+    assert np.shares_memory(offered, flat.grads)
+    in_buffer = layer.grads["kernel"].copy()
+    # The layer's own backward (what a step runs before gather): the single matmul wrote
+    # into the offered slot; the kernel read three times got a new array.
+    layer.forward(x.astype(np.float32), training=True)
+    layer.backward(np.ones((16, 3), np.float32))
+    assert (layer.grads["kernel"] is offered) == (make is not TwiceKernel)
+    # The same batch through a fresh twin (no buffer offered) gives the same gradient.
+    twin = make()
+    twin.build((3,))
+    twin.set_weights([w for w in layer.get_weights()])
+    model_params_before = [w.copy() for w in layer.get_weights()]
+    model.train_on_batch(x, y)
+    expected_in_buffer = layer.grads["kernel"].copy()
+    out = twin.forward(x, training=True)
+    twin.backward(2 * (out - y) / y.size)
+    np.testing.assert_allclose(expected_in_buffer, twin.grads["kernel"], rtol=1e-5, atol=1e-6)
+    assert in_buffer.shape == expected_in_buffer.shape
+    assert not np.array_equal(model_params_before[0], layer.get_weights()[0])
+
+
+@pytest.mark.parametrize("make", [lambda: OpsDense(3), lambda: Dense(3)], ids=["call-layer", "built-in"])
+def test_a_layer_built_by_hand_is_built_and_keeps_its_weights(make):
+    """``layer.build(shape)`` called by hand, as Keras users do, builds the layer as its
+    first call would: the weights set afterwards are the ones the call uses."""
+    layer = make()
+    layer.build((3,))
+    assert layer.built and layer.input_shape == (3,) and layer.output_shape == (3,)
+    kernel = np.arange(9.0).reshape(3, 3) / 10
+    layer.set_weights([kernel, np.ones(3)])
+    x = _x(4, 3)
+    np.testing.assert_allclose(layer.forward(x), x @ kernel + 1, rtol=1e-6)
+
+
 def test_frozen_tracked_layer_shows_as_buffers_and_does_not_train():
     block = Block()
     block.inner.trainable = False

@@ -365,7 +365,9 @@ def _build_for(self, input_shape) -> None:
     for child in tracked_layers(self):
         if child.dtype is None:
             child.dtype = self.dtype
-    self.build(input_shape)
+    from .layer import run_build
+
+    run_build(self, input_shape)
     self.input_shape = input_shape
     self.built = True  # before the shape inference: a call of itself would build again
     try:
@@ -503,7 +505,12 @@ def _backward(self, output_error):
     sources = (record.inputs if need_inputs else []) + variables
     # The private tape's reverse pass itself (GradientTape.gradient's structure handling and
     # Tensor wrapping are not needed here): gradient arrays by id, None where unconnected.
-    found = record.tape._backprop(targets, seeds, sources) if targets else {}
+    # The slots a model's flat gradient buffer offers (Layer.grad_buffer) may receive the
+    # gradients directly, so that no copy follows (FlatParameters.gather skips them).
+    offered = self.__dict__.get("grad_targets")
+    destinations = {id(v): d for k, v in zip(keys, variables)
+                    if (d := offered.get(k)) is not None and d.flags.c_contiguous} if offered else None
+    found = record.tape._backprop(targets, seeds, sources, destinations) if targets else {}
     grads = [found.get(id(x)) for x in sources]
     self._tape_record = None
     n = len(record.inputs) if need_inputs else 0

@@ -160,6 +160,8 @@ class Layer:
             from .custom import make_call_layer
 
             make_call_layer(cls)
+        if "build" in cls.__dict__ and not getattr(cls, "_is_model", False):
+            cls.build = _marks_built(cls.__dict__["build"])
 
     def __init__(self, name: str | None = None, trainable: bool = True, dtype=None, seed=None,
                  input_shape=None) -> None:
@@ -236,7 +238,7 @@ class Layer:
             return
         if self.dtype is None:
             self.dtype = np.dtype(np.float32)
-        self.build(input_shape)
+        run_build(self, input_shape)
         self.input_shape = input_shape
         self.output_shape = self.compute_output_shape(input_shape)
         self.built = True
@@ -522,3 +524,33 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} output_shape={self.output_shape}>"
+
+
+def run_build(layer, input_shape) -> None:
+    """``layer.build(input_shape)`` as ``build_for`` runs it (the subclass's own build)."""
+    attributes = layer.__dict__
+    attributes["_building"] = True
+    try:
+        layer.build(input_shape)
+    finally:
+        attributes.pop("_building", None)
+
+
+def _marks_built(build):
+    """A subclass's ``build`` that, called by hand (``layer.build((3,))``, as Keras users do),
+    builds the layer the way its first call would (``build_for``: weights, then ``built``,
+    ``input_shape``, ``output_shape``), so that the first call does not build it again."""
+    if getattr(build, "_marks_built", False):
+        return build
+
+    @functools.wraps(build)
+    def marked(self, input_shape, *args, **kwargs):
+        if args or kwargs or self.__dict__.get("_building") or self.__dict__.get("built"):
+            return build(self, input_shape, *args, **kwargs)
+        shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) and all(
+            d is None or isinstance(d, int) for d in input_shape) else input_shape
+        self.build_for(shape)
+        return None
+
+    marked._marks_built = True
+    return marked

@@ -295,15 +295,20 @@ def matmul(x1, x2):
             if a.ndim == 1:
                 g2 = np.expand_dims(g2, -2)
             ga = gb = None
-            if needed[0]:  # a model's first layer: no gradient for the data
+            if needed[0] is not False:  # a model's first layer: no gradient for the data
                 ga = np.matmul(g2, np.swapaxes(b2, -1, -2))
                 ga = unbroadcast(ga[..., 0, :] if a.ndim == 1 else ga, a.shape)
-            if needed[1]:
-                gb = np.matmul(np.swapaxes(a2, -1, -2), g2)
-                gb = unbroadcast(gb[..., 0] if b.ndim == 1 else gb, b.shape)
+            if needed[1] is not False:
+                out = needed[1]
+                if type(out) is np.ndarray and a.ndim == b.ndim == 2 and out.shape == b.shape and \
+                        out.dtype == np.result_type(a, g2):  # straight into the layer's gradient buffer
+                    gb = np.matmul(a2.T, g2, out=out)
+                else:
+                    gb = np.matmul(np.swapaxes(a2, -1, -2), g2)
+                    gb = unbroadcast(gb[..., 0] if b.ndim == 1 else gb, b.shape)
             return ga, gb
 
-        link(y, (x1, x2), backward, "matmul", pass_needed=True)
+        link(y, (x1, x2), backward, "matmul", pass_needed="out")
     return y
 
 

@@ -41,7 +41,9 @@ class Node:
     ``backward`` receives the gradient of the single output (``single``) or a tuple with
     one gradient per output (zeros for outputs that received none), and returns one
     gradient (or None) per input. With ``pass_needed`` it also receives a tuple of bools
-    saying which inputs need a gradient, so it can skip the others.
+    saying which inputs need a gradient, so it can skip the others. With
+    ``pass_needed="out"`` an entry may instead be an array to write that input's gradient
+    into (a layer's gradient buffer, see ``GradientTape._backprop``'s ``destinations``).
     """
 
     __slots__ = ("backward", "inputs", "outputs", "name", "single", "pass_needed")
@@ -330,8 +332,13 @@ class GradientTape:
             return results[0]
         return _rebuild(template, iter(results), sources)
 
-    def _backprop(self, targets, seeds, sources) -> dict[int, np.ndarray]:
-        """Gradient arrays by id for every float Tensor between ``sources`` and ``targets``."""
+    def _backprop(self, targets, seeds, sources, destinations=None) -> dict[int, np.ndarray]:
+        """Gradient arrays by id for every float Tensor between ``sources`` and ``targets``.
+
+        ``destinations``: ``{id(source): array}``, where a source's gradient may be written
+        when exactly one recorded op reads that source and the op can write in place
+        (``pass_needed="out"``, as matmul): a call layer's kernel gradient then lands in the
+        model's flat gradient buffer without a copy. The result holds that array."""
         # A source counts when the tape watched it (or recorded it as an op's output), as
         # in TensorFlow: an unwatched Tensor gets None even where a recorded op read it.
         live = {id(s) for s in sources if s.dtype.kind in _FLOAT_KINDS and id(s) in self._ids}
@@ -344,6 +351,13 @@ class GradientTape:
                         if o.dtype.kind in _FLOAT_KINDS:
                             live.add(id(o))
                     break
+        if destinations:
+            reads: dict[int, int] = {}
+            for node in nodes:
+                for x in node.inputs:
+                    if id(x) in destinations:
+                        reads[id(x)] = reads.get(id(x), 0) + 1
+            destinations = {k: v for k, v in destinations.items() if reads.get(k) == 1}
         grads: dict[int, np.ndarray] = {}
         for t, seed in zip(targets, seeds):
             if id(t) not in live:
@@ -362,7 +376,10 @@ class GradientTape:
                     continue
                 g_out = tuple(np.zeros(o.shape, o.dtype) if g is None else g for o, g in zip(outs, g_out))
             if node.pass_needed:
-                needed = tuple(id(x) in live for x in node.inputs)
+                if destinations and node.pass_needed == "out":
+                    needed = tuple(destinations.get(id(x), id(x) in live) for x in node.inputs)
+                else:
+                    needed = tuple(id(x) in live for x in node.inputs)
                 g_in = node.backward(g_out, needed)
             else:
                 g_in = node.backward(g_out)
