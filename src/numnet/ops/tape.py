@@ -308,6 +308,7 @@ class GradientTape:
                 )
         leaves: list = []
         template = _flatten(sources, leaves)
+        self._refuse_second_order(targets)
         for what, items in (("target", targets), ("source", leaves)):
             for t in items:
                 if not isinstance(t, Tensor):
@@ -331,6 +332,21 @@ class GradientTape:
         if template is None:
             return results[0]
         return _rebuild(template, iter(results), sources)
+
+    def _refuse_second_order(self, targets) -> None:
+        """A gradient asked for while another tape records the target: that tape would need
+        this gradient's own derivative (a gradient penalty, a Hessian-vector product), which
+        numnet's ops do not record (their backward passes are NumPy). Refused rather than
+        silently treated as a constant."""
+        for other in _active:
+            if other is not self and any(id(t) in other._ids for t in targets if isinstance(t, Tensor)):
+                raise NotImplementedError(
+                    "GradientTape.gradient was called inside another recording GradientTape that recorded the "
+                    "target: numnet computes first-order gradients only, so the outer tape could not "
+                    "differentiate this gradient (gradient penalties, Hessians). Compute the gradient after "
+                    "leaving the outer tape, or inside `with outer.stop_recording():` if it is not to be "
+                    "differentiated."
+                )
 
     def _backprop(self, targets, seeds, sources, destinations=None) -> dict[int, np.ndarray]:
         """Gradient arrays by id for every float Tensor between ``sources`` and ``targets``.
