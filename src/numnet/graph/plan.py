@@ -218,7 +218,7 @@ class Step:
         layer = self.layer
         layer.needs_input_error = need_input_error
         state = run.states.pop(index, None) if run.states else None
-        skip_activation = self.preactivation is not None or self.fused_output
+        skip_activation = self._preactivation is not None or self.fused_output
         if state is None and layer._grad_pass is not gradient_pass:  # the common case: one call
             input_error = layer.backward_preactivation(error) if skip_activation else layer.backward(error)
             layer._grad_pass = gradient_pass
@@ -411,7 +411,7 @@ class Plan:
                 if layer._grad_pass is not gradient_pass:
                     need = need_input_errors or not step.fed_by_inputs
                     layer.needs_input_error = need
-                    if step.preactivation is not None or step.fused_output:
+                    if step._preactivation is not None or step.fused_output:
                         part = layer.backward_preactivation(error)
                     else:
                         part = layer.backward(error)

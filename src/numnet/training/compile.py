@@ -71,7 +71,7 @@ class CompiledOutput:
         masked steps do not count: the loss is the mean over the real steps of the batch
         (Keras's ``sum(l * mask) / sum(mask)``), spread over the samples so that their mean
         is that figure."""
-        if _masked(mask, out):
+        if mask is not None and _masked(mask, out):
             n, t = mask.shape
             steps = self.loss.per_sample(*_fold(y, out, n * t)).reshape(n, t)
             if weights is not None:
@@ -83,7 +83,7 @@ class CompiledOutput:
 
     def gradient(self, y, out, weights, mask=None):
         """d(batch loss) / d(out), as ``per_sample``'s mean defines it."""
-        if _masked(mask, out):
+        if mask is not None and _masked(mask, out):
             n, t = mask.shape
             y2, out2 = _fold(y, out, n * t)
             grad = self.fused(y2, out2) if self.fused is not None else self.loss.derivative(y2, out2)
@@ -102,7 +102,7 @@ class CompiledOutput:
         return grad
 
     def update_metrics(self, y, out, mask=None) -> None:
-        if _masked(mask, out):
+        if mask is not None and _masked(mask, out):
             n, t = mask.shape
             y2, out2 = _fold(y, out, n * t)
             keep = mask.reshape(-1)
