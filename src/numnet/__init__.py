@@ -47,6 +47,11 @@ from .layers import (
     MaxPooling2D,
     Reshape,
 )
+from .layers.preprocessing import (
+    CategoryEncoding, CenterCrop, Discretization, Hashing, IntegerLookup, Normalization, RandomBrightness,
+    RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
+    StringLookup, TextVectorization,
+)
 from .random import set_seed
 from . import callbacks, metrics, schedules
 from . import export, gradient_check, graph, models, plot, training

@@ -33,6 +33,12 @@ from .pooling import (
 )
 from .regularization import Dropout
 from .reshaping import Flatten, Reshape
+from . import preprocessing
+from .preprocessing import (  # raw data to model inputs (issue 17); the names of Keras 3
+    CategoryEncoding, CenterCrop, Discretization, Hashing, IntegerLookup, Normalization, RandomBrightness,
+    RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
+    StringLookup, TextVectorization,
+)
 
 __all__ = [
     "Activation",
@@ -77,4 +83,22 @@ __all__ = [
     "TimeDistributed",
     "UpSampling1D",
     "ZeroPadding1D",
+    # preprocessing
+    "CategoryEncoding",
+    "CenterCrop",
+    "Discretization",
+    "Hashing",
+    "IntegerLookup",
+    "Normalization",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
+    "Rescaling",
+    "Resizing",
+    "StringLookup",
+    "TextVectorization",
 ]

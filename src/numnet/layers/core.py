@@ -25,10 +25,10 @@ class InputLayer(Layer):
 
     def __init__(self, shape, name: str | None = None, dtype=None, batch_size=None, sparse: bool = False,
                  **kwargs) -> None:
-        if dtype is not None and str(np.dtype(dtype) if dtype != "string" else dtype) not in _INPUT_DTYPES:
-            raise ValueError(f"Input dtype must be one of {_INPUT_DTYPES}, got {dtype!r}.")
+        dtype = _input_dtype(dtype)
         if sparse:
-            raise ValueError("numnet has no sparse tensors: Input(sparse=True) is not supported; pass dense arrays.")
+            raise ValueError("Input(sparse=True) is not supported: numnet has no sparse tensors; pass dense arrays "
+                             "(sparse=False).")
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
                                        or not 0 < batch_size <= _validate.MAX_INT):
             raise ValueError(f"Input batch_size must be a positive integer or None, got {batch_size!r}.")
@@ -40,8 +40,9 @@ class InputLayer(Layer):
         self.built = True
         from ..graph import Node, SymbolicTensor
 
-        tensor = SymbolicTensor((self.batch_size, *self.shape), self.input_dtype if self.input_dtype not in
-                                (None, "string") else "float32", name=self.name)
+        # A string input carries numpy unicode arrays ("<U..."): its tensor's dtype kind is "U".
+        tensor_dtype = {None: "float32", "string": np.str_}.get(self.input_dtype, self.input_dtype)
+        tensor = SymbolicTensor((self.batch_size, *self.shape), tensor_dtype, name=self.name)
         node = Node(self, [], False, [tensor], False)
         tensor.node = node
         self._inbound_nodes.append(node)
@@ -64,6 +65,22 @@ class InputLayer(Layer):
         if self.batch_size is not None:
             config["batch_size"] = self.batch_size
         return config
+
+
+def _input_dtype(dtype):
+    """``None``, ``"string"`` (also ``str``, numpy's unicode / bytes / object dtypes) or one of
+    the numeric ``_INPUT_DTYPES``."""
+    if dtype is None:
+        return None
+    if dtype in ("string", str, np.str_, bytes, np.bytes_, object):
+        return "string"
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name not in _INPUT_DTYPES:
+        raise ValueError(f"Input dtype must be one of {_INPUT_DTYPES}, got {dtype!r}.")
+    return name
 
 
 def _unique_input_name() -> str:

@@ -373,9 +373,9 @@ class Model(Trainer, Layer):
         the whole batch, in the outputs' structure."""
         if kwargs:
             raise TypeError(f"Model {self.name!r} takes no call arguments but training=; got {sorted(kwargs)}.")
-        from ..training.data import as_inputs
+        from ..training.data import as_inputs, cast_inputs
 
-        xs = [a.astype(self.dtype, copy=False) for a in as_inputs(self, inputs)]
+        xs = cast_inputs(as_inputs(self, inputs), self.dtype)
         outputs, run = self._plan.forward(xs, training=training)
         self._last_run = run if training else None
         return self.pack_outputs(outputs)

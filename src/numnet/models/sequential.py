@@ -60,7 +60,8 @@ class Sequential(Model):
         if any(layer is l for l in self._stack):
             raise ValueError(f"Layer {layer.name!r} is already in this Sequential model; create a new layer.")
         if self._input is None and not self._stack and layer.requested_input_shape is not None:
-            self._input = Input(layer.requested_input_shape)  # Dense(8, input_shape=(4,))
+            # Dense(8, input_shape=(4,)); a string preprocessing layer declares a string input.
+            self._input = Input(layer.requested_input_shape, dtype=getattr(layer, "_input_dtype", None))
         self._stack.append(layer)
         self.layers = list(self._stack)
         if self._input is not None:
@@ -98,7 +99,7 @@ class Sequential(Model):
             return
         if not self._stack:
             raise ValueError("Add layers to the Sequential model before using it.")
-        self._input = Input(tuple(input_shape))
+        self._input = Input(tuple(input_shape), dtype=getattr(self._stack[0], "_input_dtype", None))
         self._connect(self._input, self._stack)
         if self._deferred_compile is not None:
             args, self._deferred_compile = self._deferred_compile, None

@@ -42,6 +42,34 @@ def numeric_array(name: str, value) -> np.ndarray:
     return array
 
 
+def string_array(name: str, value) -> np.ndarray:
+    """``value`` (a list of str, a unicode, bytes or object array of str / bytes) as a numpy
+    unicode array, for a model input declared ``Input(..., dtype="string")``. Bytes are
+    decoded as UTF-8."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "U":
+        array = value
+    else:
+        from ..layers.preprocessing._strings import as_string_array
+
+        try:
+            array = as_string_array(value, name)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} feeds a string input, so it must hold strings: {exc}") from None
+    if array.ndim == 0:
+        raise ValueError(f"{name} must have a batch dimension, got a scalar.")
+    return array
+
+
+def is_string_array(array) -> bool:
+    return isinstance(array, np.ndarray) and array.dtype.kind in "USO"
+
+
+def cast_inputs(arrays, dtype) -> list:
+    """The input arrays in the model's float ``dtype``, except string arrays (a string
+    input's preprocessing layer turns them into numbers inside the model)."""
+    return [a if a.dtype.kind == "U" else a.astype(dtype, copy=False) for a in arrays]
+
+
 def check_finite(name: str, array: np.ndarray, dtype=None) -> None:
     """NaN / inf, or (with ``dtype``, the model's) values that become inf once cast to it
     (float64 data holding 1e39 for a float32 model): refused before training starts."""
@@ -91,14 +119,21 @@ def as_inputs(model, x, name: str = "x", check_values: bool = True) -> list[np.n
         first = x[0] if isinstance(x, (list, tuple)) and x and isinstance(x[0], np.ndarray) else x
         if isinstance(first, dict):
             first = next(iter(first.values()))
-        model.build(numeric_array(name, first).shape[1:])
+        as_strings = getattr(getattr(model, "_stack", [None])[0], "_input_dtype", None) == "string"
+        model.build((string_array if as_strings else numeric_array)(name, first).shape[1:])
     names = model.input_names
     values = _structured(model, x, names, "inputs", name)
     arrays = []
     for i, (value, tensor) in enumerate(zip(values, model.inputs)):
         label = name if len(names) == 1 else f"{name}[{names[i]!r}]"
-        array = numeric_array(label, value)
         expected = tensor.shape[1:]
+        if tensor.dtype.kind == "U":
+            array = string_array(label, value)
+            # As Keras does: a list of strings (n,) feeds Input(shape=(1,)) as (n, 1).
+            if array.ndim == len(expected) and expected and expected[-1] == 1:
+                array = array.reshape(array.shape + (1,))
+        else:
+            array = numeric_array(label, value)
         if not shapes_compatible(expected, array.shape[1:]):
             one_sample = shapes_compatible(expected, array.shape)
             shown = ", ".join("None" if s is None else str(s) for s in expected)

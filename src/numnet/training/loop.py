@@ -29,8 +29,9 @@ INFERENCE_ACTIVATION_BYTES = 4 << 20
 
 
 def _take(arrays, index, dtype):
-    """Rows ``index`` (a slice or an index array) of each array, cast to ``dtype``."""
-    return [a[index].astype(dtype, copy=False) for a in arrays]
+    """Rows ``index`` (a slice or an index array) of each array, cast to ``dtype`` (string
+    arrays stay strings: see data.cast_inputs)."""
+    return [a[index] if a.dtype.kind == "U" else a[index].astype(dtype, copy=False) for a in arrays]
 
 
 def _take_targets(model, ys, index):

@@ -14,7 +14,7 @@ from ..graph.plan import GradientPass
 from . import loop
 from .compile import CompiledLoss, _check_optimizer_argument
 from .custom_loss import AddedLosses
-from .data import as_inputs, as_sample_weights, as_targets
+from .data import as_inputs, as_sample_weights, as_targets, cast_inputs
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -220,7 +220,7 @@ class Trainer:
         ys = as_targets(self, y, len(xs[0]))
         weights = as_sample_weights(self, ys, sample_weight, class_weight)
         dtype = self.dtype
-        xs = [a.astype(dtype, copy=False) for a in xs]
+        xs = cast_inputs(xs, dtype)
         ys = [t if t is None or (o.loss is not None and o.loss.is_sparse) else t.astype(dtype, copy=False)
               for t, o in zip(ys, self._compiled.outputs)]
         return xs, ys, weights
@@ -249,7 +249,7 @@ class Trainer:
     def predict_on_batch(self, x):
         """The outputs for exactly this batch, in inference mode, in one pass."""
         self._require_graph("predict")
-        xs = [a.astype(self.dtype, copy=False) for a in as_inputs(self, x, check_values=False)]
+        xs = cast_inputs(as_inputs(self, x, check_values=False), self.dtype)
         return self.pack_outputs(self.predict_step((xs,)))
 
 
