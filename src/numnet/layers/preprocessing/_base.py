@@ -56,6 +56,15 @@ class PreprocessingLayer(Layer):
     def _output_dtype(self, tensors, dtype):
         return dtype if self.output_is_float else np.dtype(np.int64)
 
+    def to_onnx(self, graph, inputs):
+        """Only Rescaling and Normalization export (as Mul / Add / Sub / Div); the others map
+        strings, vocabularies, hashes or random draws that numnet does not write as ONNX."""
+        raise ValueError(
+            f"Cannot export layer {self.name!r} to ONNX: numnet has no ONNX conversion for the preprocessing layer "
+            f"{type(self).__name__}. Preprocess outside the exported graph: export a model that starts after it "
+            "(Model(inner_input, outputs)) and apply the layer to the data before running the ONNX model."
+        )
+
     @property
     def output_is_float(self) -> bool:
         """Whether the output is float (in the layer dtype) rather than int64."""

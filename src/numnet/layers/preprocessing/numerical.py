@@ -170,6 +170,23 @@ class Normalization(PreprocessingLayer):
             return None
         return output_error * self._scale if self.invert else output_error / self._scale
 
+    def to_onnx(self, graph, inputs):
+        """``(x - mean) / scale`` (or ``mean + x * scale``) with the statistics as constants."""
+        mean, variance = self._statistics()
+        scale = np.maximum(np.sqrt(variance.astype(np.float64)), EPSILON)
+        mean_name = graph.const(f"{self.name}_mean", mean.reshape((1, *mean.shape)))
+        scale_name = graph.const(f"{self.name}_scale", scale.reshape((1, *scale.shape)))
+        if self.invert:
+            scaled = graph.op("Mul", [inputs[0], scale_name], f"{self.name}_scaled")
+            return graph.op("Add", [scaled, mean_name], self.name)
+        centred = graph.op("Sub", [inputs[0], mean_name], f"{self.name}_centred")
+        return graph.op("Div", [centred, scale_name], self.name)
+
+    def cast(self, dtype) -> None:
+        super().cast(dtype)
+        if self.input_mean is not None and self.built:
+            self._mean, self._variance = self._mean.astype(self.dtype), self._variance.astype(self.dtype)
+
     def get_config(self) -> dict:
         def plain(value):
             return None if value is None else np.asarray(value, dtype=np.float64).tolist()
@@ -217,6 +234,11 @@ class Rescaling(PreprocessingLayer):
             return None
         out = output_error * self._scale
         return out if out.shape == output_error.shape else np.broadcast_to(out, output_error.shape).copy()
+
+    def to_onnx(self, graph, inputs):
+        """``Mul`` then ``Add`` by constants."""
+        scaled = graph.op("Mul", [inputs[0], graph.const(f"{self.name}_scale", self.scale)], f"{self.name}_scaled")
+        return graph.op("Add", [scaled, graph.const(f"{self.name}_offset", self.offset)], self.name)
 
     def get_config(self) -> dict:
         def plain(value):
