@@ -214,3 +214,15 @@ def test_input_signature_and_sparse():
         Input((3,), dtype="complex64")
     with pytest.raises(ValueError, match="dtype"):
         Input((3,), dtype="not-a-dtype")
+
+
+def test_a_layer_called_on_data_first_can_then_join_a_graph():
+    vectorize = TextVectorization(vocabulary=["hi"], output_sequence_length=2)
+    np.testing.assert_array_equal(vectorize(["hi you"]), [[2, 1]])  # built on (batch,) strings
+    x = Input((1,), dtype="string")
+    model = Model(x, vectorize(x))
+    np.testing.assert_array_equal(model.predict(["hi you"]), [[2, 1]])
+    norm = Normalization()
+    norm.adapt(np.ones((3, 2)))
+    with pytest.raises(ValueError, match="built for inputs"):
+        norm(Input((3,)))

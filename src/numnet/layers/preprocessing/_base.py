@@ -56,6 +56,13 @@ class PreprocessingLayer(Layer):
     def _output_dtype(self, tensors, dtype):
         return dtype if self.output_is_float else np.dtype(np.int64)
 
+    def _check_call_shape(self, shape) -> None:
+        """A layer without weights takes any input shape on every call (called on a list of
+        strings first, then on ``Input(shape=(1,), dtype="string")``); one with statistics
+        (Normalization) must get the shape they were computed for."""
+        if self.params or self.buffers:
+            super()._check_call_shape(shape)
+
     def to_onnx(self, graph, inputs):
         """Only Rescaling and Normalization export (as Mul / Add / Sub / Div); the others map
         strings, vocabularies, hashes or random draws that numnet does not write as ONNX."""
