@@ -226,3 +226,11 @@ def test_a_layer_called_on_data_first_can_then_join_a_graph():
     norm.adapt(np.ones((3, 2)))
     with pytest.raises(ValueError, match="built for inputs"):
         norm(Input((3,)))
+
+
+def test_float64_models_compute_text_features_in_float64():
+    vectorize = TextVectorization(vocabulary=["a", "b"], output_mode="count")
+    x = Input((1,), dtype="string")
+    model = Model(x, Dense(1)(vectorize(x)), dtype="float64")
+    assert model.predict(["a b b"]).dtype == np.float64
+    assert vectorize(["a"]).dtype == np.float64

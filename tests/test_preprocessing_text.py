@@ -331,3 +331,29 @@ def test_discretization_errors():
     assert layer.bin_boundaries is None
     with pytest.raises(ValueError, match="was given bin_boundaries"):
         Discretization(bin_boundaries=[0.0]).adapt(np.ones((3, 1)))
+
+
+def test_adapt_takes_generators_and_py_datasets_of_batches():
+    from numnet.utils.dataset import PyDataset
+
+    class Batches(PyDataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return (np.array(DOCS[:2]) if i == 0 else np.array(DOCS[2:]), np.zeros(2))
+
+    whole = TextVectorization()
+    whole.adapt(DOCS)
+    from_dataset = TextVectorization()
+    from_dataset.adapt(Batches())
+    from_generator = TextVectorization(output_mode="tf_idf")
+    from_generator.adapt(iter([DOCS[:1], DOCS[1:]]))
+    assert from_dataset.get_vocabulary() == whole.get_vocabulary()
+    assert from_generator.get_vocabulary(include_special_tokens=False) == whole.get_vocabulary(False)
+    lookup = IntegerLookup()
+    lookup.adapt(b for b in ([1, 2, 2], [3, 3, 3]))
+    assert lookup.get_vocabulary() == [-1, 3, 2, 1]
+    bins = Discretization(num_bins=2)
+    bins.adapt(iter([np.array([1.0, 2.0]), np.array([3.0, 4.0])]))
+    assert bins.bin_boundaries == pytest.approx([2.0])

@@ -60,10 +60,6 @@ def string_array(name: str, value) -> np.ndarray:
     return array
 
 
-def is_string_array(array) -> bool:
-    return isinstance(array, np.ndarray) and array.dtype.kind in "USO"
-
-
 def cast_inputs(arrays, dtype) -> list:
     """The input arrays in the model's float ``dtype``, except string arrays (a string
     input's preprocessing layer turns them into numbers inside the model)."""

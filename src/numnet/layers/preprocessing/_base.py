@@ -26,6 +26,20 @@ def check_optional_positive(value, what: str, owner: str, minimum: int = 1):
     return int(value)
 
 
+def batches_of(data):
+    """``data`` as a list of batches when it is an iterable of batches (a generator, an
+    iterator, a ``PyDataset``: an ``(x, y)`` batch contributes its ``x``), else None (an
+    array, a list or a string: one batch)."""
+    if isinstance(data, (np.ndarray, list, tuple, str, bytes)) or np.isscalar(data):
+        return None
+    if hasattr(data, "__getitem__") and hasattr(data, "__len__"):
+        dataset = data
+        data = (dataset[i] for i in range(len(dataset)))  # a PyDataset: batches by index
+    elif not hasattr(data, "__iter__"):
+        return None
+    return [batch[0] if isinstance(batch, tuple) else batch for batch in data]
+
+
 def nonempty(data, what: str, owner: str) -> None:
     """``adapt`` on no data is an error (there is nothing to learn a vocabulary or a mean from)."""
     if np.size(data) == 0:

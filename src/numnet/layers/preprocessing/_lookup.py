@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import OUTPUT_MODES, PreprocessingLayer, categorical_output_shape, check_choice, \
-    check_optional_positive, encode_categorical, nonempty
+from ._base import OUTPUT_MODES, PreprocessingLayer, batches_of, categorical_output_shape, check_choice, \
+    check_optional_positive, encode_categorical
 
 
 class IndexLookup(PreprocessingLayer):
@@ -167,18 +167,23 @@ class IndexLookup(PreprocessingLayer):
     def adapt(self, data, batch_size=None, steps=None) -> None:
         """Learn the vocabulary (and, for tf-idf, the idf weights) from ``data``: an array
         or list of tokens, ``(n,)`` (one token per document) or ``(n, k)`` (a row per
-        document)."""
+        document), or an iterable (a generator, a ``PyDataset``) of such batches."""
         owner = type(self).__name__
         if self._has_input_vocabulary:
             raise ValueError(f"{owner} {self.name!r} was given a vocabulary (vocabulary= or set_vocabulary); it "
                              "cannot also be adapted. Create the layer without a vocabulary to adapt it.")
-        tokens = self._as_tokens(data, "adapt data")
-        nonempty(tokens, "the data", owner)
-        if tokens.ndim == 0:
-            tokens = tokens.reshape(1, 1)
-        elif tokens.ndim == 1:
-            tokens = tokens[:, None]
-        self._adapt_documents(list(tokens.reshape(len(tokens), -1)))
+        batches = batches_of(data)
+        documents = []
+        for batch in ([data] if batches is None else batches):
+            tokens = self._as_tokens(batch, "adapt data")
+            if tokens.ndim == 0:
+                tokens = tokens.reshape(1, 1)
+            elif tokens.ndim == 1:
+                tokens = tokens[:, None]
+            documents.extend(tokens.reshape(len(tokens), int(np.prod(tokens.shape[1:]))))
+        if not documents or all(d.size == 0 for d in documents):
+            raise ValueError(f"{owner}.adapt: the data is empty; adapt needs at least one sample.")
+        self._adapt_documents(documents)
 
     def _adapt_documents(self, documents: list) -> None:
         """``documents``: one 1-D token array per document (they may differ in length)."""

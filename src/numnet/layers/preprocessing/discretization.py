@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import PreprocessingLayer, categorical_output_shape, check_choice, encode_categorical, nonempty
+from ._base import PreprocessingLayer, batches_of, categorical_output_shape, check_choice, encode_categorical, \
+    nonempty
 
 
 def summarize(values: np.ndarray, epsilon: float) -> np.ndarray:
@@ -71,6 +72,9 @@ class Discretization(PreprocessingLayer):
         if not self._adaptable:
             raise ValueError(f"Discretization {self.name!r} was given bin_boundaries; create it with num_bins to "
                              "adapt it.")
+        batches = batches_of(data)
+        if batches is not None:  # pooled: the summary of all values at once
+            data = np.concatenate([np.asarray(b, dtype=np.float32).reshape(-1) for b in batches] or [np.zeros(0)])
         values = np.asarray(data, dtype=np.float32)
         nonempty(values, "the data", "Discretization")
         if not np.isfinite(values).all():

@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import PreprocessingLayer, categorical_output_shape, check_choice, encode_categorical, nonempty
+from ._base import PreprocessingLayer, batches_of, categorical_output_shape, check_choice, encode_categorical
 
 # Keras's backend.epsilon(): the smallest standard deviation Normalization divides by.
 EPSILON = 1e-7
 
 
 def _batches(data):
-    """``data`` as a list of arrays: one array (or something array-like), or an iterable /
-    ``PyDataset`` of batches (an ``(x, y)`` batch contributes its ``x``)."""
-    if isinstance(data, np.ndarray) or np.isscalar(data):
-        return [np.asarray(data)]
-    if isinstance(data, (list, tuple)):
-        try:
-            return [np.asarray(data, dtype=np.float64)]
-        except (ValueError, TypeError):
-            pass  # a list of batches of different lengths
-    if hasattr(data, "__getitem__") and hasattr(data, "__len__") and not isinstance(data, (list, tuple)):
-        data = (data[i] for i in range(len(data)))  # a PyDataset
-    out = []
-    for batch in data:
-        if isinstance(batch, tuple):
-            batch = batch[0]
-        out.append(np.asarray(batch))
-    return out
+    """``data`` as a list of arrays: one array (or array-like), or the batches of an
+    iterable / ``PyDataset`` (see ``_base.batches_of``)."""
+    batches = batches_of(data)
+    return [np.asarray(data)] if batches is None else [np.asarray(b) for b in batches]
 
 
 class Normalization(PreprocessingLayer):

@@ -28,7 +28,7 @@ import re
 
 import numpy as np
 
-from ._base import PreprocessingLayer, check_choice, check_optional_positive, nonempty
+from ._base import PreprocessingLayer, batches_of, check_choice, check_optional_positive, nonempty
 from ._strings import as_string_array
 from .lookup import StringLookup
 
@@ -166,10 +166,12 @@ class TextVectorization(PreprocessingLayer):
         self._lookup._has_input_vocabulary = True
 
     def adapt(self, data, batch_size=None, steps=None) -> None:
-        """Learn the vocabulary from ``data`` (strings, ``(n,)`` or ``(n, 1)``); each string
-        is one document for tf-idf. Order: most frequent first, ties by the token in
+        """Learn the vocabulary from ``data`` (strings, ``(n,)`` or ``(n, 1)``, or an iterable
+        of such batches); each string is one document for tf-idf. Order: most frequent first, ties by the token in
         descending order."""
-        strings = self._strings(data, "adapt data")
+        batches = batches_of(data)
+        parts = [self._strings(b, "adapt data") for b in ([data] if batches is None else batches)]
+        strings = np.concatenate(parts) if parts else np.zeros(0, dtype="<U1")
         nonempty(strings, "the data", "TextVectorization")
         lookup = self._lookup
         if lookup._has_input_vocabulary:
@@ -214,7 +216,7 @@ class TextVectorization(PreprocessingLayer):
             width = max([len(r) for r in rows] + [1])
             # Pad with the mask token "": it takes no index in these modes and is not counted.
             table = np.array([r + [""] * (width - len(r)) for r in rows], dtype=str).reshape(len(rows), width)
-            return lookup.forward(table)
+            return lookup.forward(table).astype(self._float_dtype(), copy=False)  # the model's float dtype
         length = self.output_sequence_length
         if length is None:
             length = max([len(r) for r in rows] + [0])
