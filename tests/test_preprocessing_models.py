@@ -234,3 +234,21 @@ def test_float64_models_compute_text_features_in_float64():
     model = Model(x, Dense(1)(vectorize(x)), dtype="float64")
     assert model.predict(["a b b"]).dtype == np.float64
     assert vectorize(["a"]).dtype == np.float64
+
+
+def test_adapting_again_changes_what_the_model_predicts():
+    # inference runs on per-thread views of each layer: they must see the new vocabulary and bins
+    lookup = StringLookup(output_mode="one_hot", max_tokens=3)
+    lookup.adapt(["a", "a", "b"])
+    bins = Discretization(num_bins=2)
+    bins.adapt(np.array([0.0, 1.0, 2.0, 3.0]))
+    s, n = Input((1,), dtype="string"), Input((1,))
+    model = Model([s, n], [lookup(s), bins(n)])
+    words, numbers = model.predict([["a", "b"], np.array([[1.5], [2.5]])])
+    np.testing.assert_array_equal(words, [[0, 1, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(numbers, [[1], [1]])
+    lookup.adapt(["b", "b", "a"])
+    bins.adapt(np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]) * 10)
+    words, numbers = model.predict([["a", "b"], np.array([[1.5], [2.5]])])
+    np.testing.assert_array_equal(words, [[0, 0, 1], [0, 1, 0]])
+    np.testing.assert_array_equal(numbers, [[0], [0]])

@@ -357,3 +357,8 @@ def test_adapt_takes_generators_and_py_datasets_of_batches():
     bins = Discretization(num_bins=2)
     bins.adapt(iter([np.array([1.0, 2.0]), np.array([3.0, 4.0])]))
     assert bins.bin_boundaries == pytest.approx([2.0])
+
+
+def test_invert_keeps_long_special_tokens_whole():
+    layer = StringLookup(vocabulary=["a", "b"], mask_token="[MASK]", oov_token="[UNKNOWN]", invert=True)
+    np.testing.assert_array_equal(layer([0, 1, 2, 7]), ["[MASK]", "[UNKNOWN]", "a", "[UNKNOWN]"])

@@ -24,6 +24,8 @@ get the mean idf of the vocabulary, the ``pad_to_max_tokens`` tail zero.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from ._base import OUTPUT_MODES, PreprocessingLayer, batches_of, categorical_output_shape, check_choice, \
@@ -68,10 +70,11 @@ class IndexLookup(PreprocessingLayer):
         if idf_weights is not None and self.output_mode != "tf_idf":
             raise ValueError(f"{owner} idf_weights is only for output_mode='tf_idf', got output_mode="
                              f"{self.output_mode!r}.")
-        self._tokens = self._empty_tokens()
-        self._sorted = self._tokens
-        self._order = np.zeros(0, dtype=np.int64)
-        self._idf = None
+        # The vocabulary lives in one shared object, changed in place by adapt / set_vocabulary:
+        # the per-thread inference views of this layer (graph.threads) are shallow copies, so
+        # they see a new vocabulary at once.
+        self._state = SimpleNamespace(tokens=self._empty_tokens(), sorted=self._empty_tokens(),
+                                      order=np.zeros(0, dtype=np.int64), idf=None)
         self._has_input_vocabulary = vocabulary is not None
         if vocabulary is not None:
             if self.output_mode == "tf_idf" and idf_weights is None:
@@ -159,10 +162,15 @@ class IndexLookup(PreprocessingLayer):
         """Set the vocabulary (and the full-depth idf weights) and the sorted search index."""
         if idf is not None and self.pad_to_max_tokens and self.max_tokens is not None:
             idf = np.concatenate([idf, np.zeros(self.max_tokens - len(idf))])
-        self._tokens = tokens
-        self._order = np.argsort(tokens, kind="stable")
-        self._sorted = tokens[self._order]
-        self._idf = idf
+        order = np.argsort(tokens, kind="stable")
+        state = self._state
+        state.tokens, state.order, state.sorted, state.idf = tokens, order, tokens[order], idf
+
+    # the shared state's parts, read-only
+    _tokens = property(lambda self: self._state.tokens)
+    _sorted = property(lambda self: self._state.sorted)
+    _order = property(lambda self: self._state.order)
+    _idf = property(lambda self: self._state.idf)
 
     def adapt(self, data, batch_size=None, steps=None) -> None:
         """Learn the vocabulary (and, for tf-idf, the idf weights) from ``data``: an array
@@ -285,12 +293,10 @@ class IndexLookup(PreprocessingLayer):
         if ids.dtype.kind == "f":
             ids = ids.astype(np.int64)
         vocabulary = self.get_vocabulary()
-        table = np.array(vocabulary, dtype=self._tokens.dtype if len(self._tokens) else
-                         (np.str_ if self._kind == "string" else np.int64))
+        # The OOV token last, so that the table's dtype holds every token (the widest string).
+        table = np.array(vocabulary + [self.oov_token])
         inside = (ids >= self._token_start()) & (ids < len(vocabulary))
-        out = np.full(ids.shape, self.oov_token, dtype=table.dtype if self._kind != "string" else
-                      np.result_type(table.dtype, np.array(self.oov_token).dtype))
-        out[inside] = table[ids[inside]]
+        out = np.where(inside, table[np.where(inside, ids, len(vocabulary))], table[-1])
         if self.mask_token is not None:
             out[ids == 0] = self.mask_token
         return out

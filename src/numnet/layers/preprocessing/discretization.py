@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from ._base import PreprocessingLayer, batches_of, categorical_output_shape, check_choice, encode_categorical, \
@@ -63,9 +65,20 @@ class Discretization(PreprocessingLayer):
             if num_bins is not None:
                 raise ValueError("Discretization takes bin_boundaries or num_bins, not both; got both.")
         super().__init__(name=name, **kwargs)
-        self.bin_boundaries, self.num_bins, self.epsilon, self.output_mode = (
-            bin_boundaries, None if num_bins is None else int(num_bins), float(epsilon), output_mode)
+        # Shared with this layer's per-thread inference views (shallow copies): see _lookup.
+        self._state = SimpleNamespace(bin_boundaries=bin_boundaries)
+        self.num_bins, self.epsilon, self.output_mode = None if num_bins is None else int(num_bins), float(epsilon), \
+            output_mode
         self._adaptable = bin_boundaries is None
+
+    @property
+    def bin_boundaries(self):
+        """The boundaries (a list of floats), or None before ``adapt``."""
+        return self._state.bin_boundaries
+
+    @bin_boundaries.setter
+    def bin_boundaries(self, value) -> None:
+        self._state.bin_boundaries = None if value is None else [float(b) for b in value]
 
     def adapt(self, data, batch_size=None, steps=None) -> None:
         """Boundaries at the quantiles of ``data`` (any shape; all values pooled)."""

@@ -114,7 +114,7 @@ class TextVectorization(PreprocessingLayer):
             output_mode = "multi_hot"
         if output_mode == "tf-idf":
             output_mode = "tf_idf"
-        check_choice(output_mode, ("int", "multi_hot", "count", "tf_idf", "one_hot"), "output_mode", owner)
+        check_choice(output_mode, ("int", "multi_hot", "count", "tf_idf"), "output_mode", owner)
         standardize = _function_from_config(standardize, "standardize")
         split = _function_from_config(split, "split")
         if not (standardize is None or callable(standardize)):
