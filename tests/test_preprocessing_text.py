@@ -362,3 +362,12 @@ def test_adapt_takes_generators_and_py_datasets_of_batches():
 def test_invert_keeps_long_special_tokens_whole():
     layer = StringLookup(vocabulary=["a", "b"], mask_token="[MASK]", oov_token="[UNKNOWN]", invert=True)
     np.testing.assert_array_equal(layer([0, 1, 2, 7]), ["[MASK]", "[UNKNOWN]", "a", "[UNKNOWN]"])
+
+
+def test_keras_documented_text_vectorization_example():
+    # The example of Keras 3's TextVectorization docstring, with its printed values.
+    layer = TextVectorization(max_tokens=5000, output_mode="int", output_sequence_length=4)
+    layer.adapt(["foo", "bar", "baz"])
+    np.testing.assert_array_equal(layer([["foo qux bar"], ["qux baz"]]), [[2, 1, 4, 0], [1, 3, 0, 0]])
+    given = TextVectorization(max_tokens=5000, output_sequence_length=4, vocabulary=["earth", "wind", "and", "fire"])
+    assert given.get_vocabulary() == ["", "[UNK]", "earth", "wind", "and", "fire"]
