@@ -252,3 +252,14 @@ def test_adapting_again_changes_what_the_model_predicts():
     words, numbers = model.predict([["a", "b"], np.array([[1.5], [2.5]])])
     np.testing.assert_array_equal(words, [[0, 0, 1], [0, 1, 0]])
     np.testing.assert_array_equal(numbers, [[0], [0]])
+
+
+def test_augmentation_in_a_model_is_random_in_training_only():
+    x = Input((3, 3, 1))
+    model = Model(x, RandomFlip("horizontal", seed=5)(x))
+    images = np.stack([np.arange(9.0).reshape(3, 3, 1)] * 8)
+    np.testing.assert_array_equal(model.predict(images), images)
+    flipped = model(images, training=True)
+    flips = np.random.default_rng(5).random(8) < 0.5
+    np.testing.assert_array_equal(flipped[flips], images[flips][:, :, ::-1])
+    np.testing.assert_array_equal(flipped[~flips], images[~flips])
