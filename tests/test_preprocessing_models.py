@@ -199,8 +199,10 @@ def test_a_layer_without_a_gradient_refuses_to_be_backpropagated_through():
     x = Input((2,))
     model = Model(x, Dense(1)(CategoryEncoding(3)(Discretization([0.0, 1.0])(Dense(2)(x)))))
     model.compile("sgd", "mse")
+    before = model.get_weights()
     with pytest.raises(RuntimeError, match="no gradient with respect to its input"):
         model.fit(np.ones((2, 2)), np.ones((2, 1)), epochs=1, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
 
 def test_input_signature_and_sparse():
@@ -263,3 +265,15 @@ def test_augmentation_in_a_model_is_random_in_training_only():
     flips = np.random.default_rng(5).random(8) < 0.5
     np.testing.assert_array_equal(flipped[flips], images[flips][:, :, ::-1])
     np.testing.assert_array_equal(flipped[~flips], images[~flips])
+
+
+def test_a_unicode_vocabulary_saves_and_loads(tmp_path):
+    vectorize = TextVectorization(output_sequence_length=3)
+    vectorize.adapt(["café crème", "日本 café", "Ünïcödé ok"])
+    x = Input((1,), dtype="string")
+    model = Model(x, vectorize(x))
+    model.save(tmp_path / "u.npz")
+    loaded = numnet.load_model(tmp_path / "u.npz")
+    assert loaded.layers[0].get_vocabulary() == vectorize.get_vocabulary()
+    assert "日本" in vectorize.get_vocabulary() and "ünïcödé" in vectorize.get_vocabulary()
+    np.testing.assert_array_equal(loaded.predict(["日本 crème"]), model.predict(["日本 crème"]))
