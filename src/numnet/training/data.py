@@ -117,7 +117,7 @@ def as_inputs(model, x, name: str = "x", check_values: bool = True) -> list[np.n
             first = next(iter(first.values()))
         as_strings = getattr(getattr(model, "_stack", [None])[0], "_input_dtype", None) == "string"
         shape = (string_array if as_strings else numeric_array)(name, first).shape[1:]
-        model.build(shape or (1,) if as_strings else shape)  # a list of strings: one string per sample
+        model.build((shape or (1,)) if as_strings else shape)  # a list of strings: one string per sample
     names = model.input_names
     values = _structured(model, x, names, "inputs", name)
     arrays = []
