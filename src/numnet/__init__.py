@@ -55,6 +55,7 @@ from .layers.preprocessing import (
 from .random import set_seed
 from . import callbacks, metrics, schedules
 from . import export, gradient_check, graph, models, plot, training
+from . import distribution
 from .models import Model, Sequential
 from .saving import load_model, register_layer
 from . import ops

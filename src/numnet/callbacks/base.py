@@ -13,6 +13,15 @@ import math
 import numpy as np
 
 
+def _say(text: str) -> None:
+    """A callback's ``verbose`` message: printed once, by rank 0 under a DataParallel
+    distribution (every rank takes the same decision from the same global figures)."""
+    from ..distribution import is_chief
+
+    if is_chief():
+        print(text)
+
+
 class Callback:
     """Base class; override any hook. ``self.model`` is set before training begins."""
 
@@ -184,7 +193,7 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
         if self.verbose and self.stopped_epoch is not None:
-            print(f"Early stopping at epoch {self.stopped_epoch + 1}; best {self.monitor} "
+            _say(f"Early stopping at epoch {self.stopped_epoch + 1}; best {self.monitor} "
                   f"{self.best:.6g} at epoch {self.best_epoch + 1 if self.best_epoch is not None else '-'}.")
 
 

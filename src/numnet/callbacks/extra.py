@@ -7,7 +7,7 @@ import csv
 import math
 import os
 
-from .base import Callback, _better, _resolve_mode, monitored_value
+from .base import Callback, _better, _resolve_mode, _say, monitored_value
 
 
 def _check_float_lr(model, owner: str) -> float:
@@ -63,7 +63,7 @@ class ModelCheckpoint(Callback):
             if current is None or not (math.isfinite(current) and self._improved(current, self.best)):
                 return
             if self.verbose:
-                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5g} to {current:.5g}.")
+                _say(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5g} to {current:.5g}.")
             self.best = current
         path = self._path(epoch, logs)
         directory = os.path.dirname(path)
@@ -75,7 +75,7 @@ class ModelCheckpoint(Callback):
             self.model.save(path)
         self.last_saved = path
         if self.verbose:
-            print(f"Epoch {epoch + 1}: saved to {path}")
+            _say(f"Epoch {epoch + 1}: saved to {path}")
 
 
 class ReduceLROnPlateau(Callback):
@@ -129,7 +129,7 @@ class ReduceLROnPlateau(Callback):
                 new = max(old * self.factor, self.min_lr)
                 self.model.optimizer.learning_rate = new
                 if self.verbose:
-                    print(f"Epoch {epoch + 1}: ReduceLROnPlateau lowered the learning rate to {new:.4g}.")
+                    _say(f"Epoch {epoch + 1}: ReduceLROnPlateau lowered the learning rate to {new:.4g}.")
             self.cooldown_counter = self.cooldown
             self.wait = 0
 
@@ -160,7 +160,13 @@ class LearningRateScheduler(Callback):
                 )
         self.model.optimizer.learning_rate = float(new)
         if self.verbose:
-            print(f"Epoch {epoch + 1}: learning rate {float(new):.4g}.")
+            _say(f"Epoch {epoch + 1}: learning rate {float(new):.4g}.")
+
+
+def _writes() -> bool:
+    from ..distribution import is_chief
+
+    return is_chief()
 
 
 class CSVLogger(Callback):
@@ -179,6 +185,8 @@ class CSVLogger(Callback):
 
     def on_train_begin(self, logs=None):
         self._keys = None
+        if not _writes():  # DataParallel: rank 0 writes the (global) figures
+            return
         if self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0:
             with open(self.filename, newline="") as f:
                 header = next(csv.reader(f, delimiter=self.separator), None)
@@ -191,6 +199,8 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        if self._writer is None:
+            return
         if self._keys is None:
             self._keys = list(logs)
             self._writer.writerow(["epoch", *self._keys])
@@ -201,3 +211,7 @@ class CSVLogger(Callback):
         if self._file is not None:
             self._file.close()
             self._file = None
+            self._writer = None
+        from ..distribution import barrier
+
+        barrier()  # no process goes on before the file is complete

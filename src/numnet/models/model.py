@@ -417,15 +417,23 @@ class Model(Trainer, Layer):
     def save(self, path) -> None:
         """Write the whole model (architecture, weights, optimizer state, compile settings) to
         one file; ``numnet.load_model(path)`` restores it. See ``numnet.saving``."""
+        from ..distribution import _state
         from ..saving import save_model
 
-        save_model(self, path)
+        if _state.current is None:
+            save_model(self, path)
+        else:  # DataParallel: written once, by rank 0; the others wait for the file
+            _state.current.run_once(save_model, self, path, what=f"model.save({path!r})")
 
     def save_weights(self, path) -> None:
         """Write only the weights; ``load_weights`` reads them into a model of the same layers."""
+        from ..distribution import _state
         from ..saving import save_weights
 
-        save_weights(self, path)
+        if _state.current is None:
+            save_weights(self, path)
+        else:
+            _state.current.run_once(save_weights, self, path, what=f"model.save_weights({path!r})")
 
     def load_weights(self, path) -> None:
         """Set every layer's weights from a file written by ``save_weights``."""

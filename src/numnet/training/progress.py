@@ -23,6 +23,10 @@ class Progress:
     def __init__(self, verbose: int, epochs: int, n_batches: int) -> None:
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}.")
+        from ..distribution import is_chief
+
+        if not is_chief():  # DataParallel: rank 0 shows the (global) figures, once
+            verbose = 0
         if verbose == 1 and not _interactive():
             verbose = 2
         self.verbose, self.epochs, self.n_batches = verbose, epochs, n_batches

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import optimizers
+from ..distribution import _state as _distribution
 from ..graph.plan import GradientPass
 from . import loop
 from .compile import CompiledLoss, _check_optimizer_argument
@@ -109,6 +110,8 @@ class Trainer:
         Override it for a custom step; ``fit`` (callbacks, progress, the divergence guard)
         drives whatever it returns.
         """
+        if _distribution.current is not None:  # DataParallel: this process's share, one Allreduce
+            return _distribution.current.train_step(self, data)
         x, y, sample_weight = data
         compiled = self._compiled
         flat = self.flat_parameters()
@@ -142,6 +145,8 @@ class Trainer:
     def test_step(self, data) -> dict:
         """The loss and metrics of one batch in inference mode (sums over its samples are
         added to the running figures, so an epoch's figure does not depend on batching)."""
+        if _distribution.current is not None:
+            return _distribution.current.test_step(self, data)
         x, y, sample_weight = data
         compiled = self._figures()
         with AddedLosses(self, with_gradients=False) as added:
@@ -173,6 +178,8 @@ class Trainer:
 
     def predict_step(self, data) -> list:
         """The outputs (a list, one per output) for one batch ``data = (x,)`` in inference mode."""
+        if _distribution.current is not None:
+            return _distribution.current.predict_step(self, data)
         outputs, _ = self._plan.forward(data[0], training=False)
         return outputs
 
@@ -187,6 +194,9 @@ class Trainer:
         ``validation_data`` is ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight)``.
         ``verbose``: 0 silent, 1 progress bar, 2 one line per epoch.
         """
+        if _distribution.current is not None:  # rank 0's weights, optimizer and random state everywhere
+            self._require_compiled("fit")
+            _distribution.current.begin_fit(self)
         return loop.fit(self, x, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
                         validation_split=validation_split, validation_data=validation_data,
                         callbacks=callbacks, verbose=verbose, class_weight=class_weight,

@@ -1,0 +1,167 @@
+"""Trains small float64 models and writes what the distribution tests compare.
+
+Run as ``mpiexec -n N python train_models.py OUTDIR`` (every rank writes
+``OUTDIR/rank<r>.npz``), or import ``run(outdir)`` to get the one-process figures.
+The data does not split evenly: 50 samples, validation_split 0.2 (40 training rows),
+batch 16 (shares of 16, 16 and 8 rows; with 3 processes 6/5/5 and 3/3/2 rows); the
+regression model's batch of 2 leaves a process of 3 with an empty share.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+import numnet
+from numnet import callbacks, metrics
+
+COUNTS = {"save": 0, "save_weights": 0}
+
+
+def _count_saves():
+    """Count the files this process writes (the test checks only rank 0 wrote)."""
+    import numnet.saving as saving
+
+    original_model, original_weights = saving.save_model, saving.save_weights
+
+    def save_model(model, path):
+        COUNTS["save"] += 1
+        return original_model(model, path)
+
+    def save_weights(model, path):
+        COUNTS["save_weights"] += 1
+        return original_weights(model, path)
+
+    saving.save_model, saving.save_weights = save_model, save_weights
+
+
+def classifier(outdir: str) -> dict:
+    numnet.set_seed(3)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 6))
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 1).astype(np.int64)
+    model = numnet.Sequential([numnet.Input((6,)), numnet.Dense(12, activation="tanh"), numnet.Dropout(0.25),
+                               numnet.Dense(3, activation="softmax")], dtype="float64")
+    model.compile(numnet.optimizers.Adam(0.05), "sparse_categorical_crossentropy",
+                  metrics=["accuracy", metrics.SparseTopKCategoricalAccuracy(k=2)])
+    cbs = [callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True),
+           callbacks.ReduceLROnPlateau(monitor="val_loss", patience=1, factor=0.5),
+           callbacks.CSVLogger(os.path.join(outdir, "log.csv")),
+           callbacks.ModelCheckpoint(os.path.join(outdir, "ckpt-{epoch}.npz"), save_weights_only=True)]
+    history = model.fit(x, y, batch_size=16, epochs=12, validation_split=0.2, callbacks=cbs, verbose=0)
+    figures = model.evaluate(x, y, batch_size=7)
+    predicted = model.predict(x, batch_size=9)
+    path = os.path.join(outdir, "final.npz")
+    model.save(path)
+    loaded = numnet.load_model(path)
+    return {
+        "weights": np.concatenate([w.ravel() for w in model.get_weights()]),
+        "loaded": np.concatenate([w.ravel() for w in loaded.get_weights()]),
+        "history": np.array([history.history[k] for k in sorted(history.history)]),
+        "history_keys": np.array(sorted(history.history)),
+        "evaluate": np.array(figures),
+        "predict": predicted,
+        "lr": np.array(model.optimizer.learning_rate),
+        "iterations": np.array(model.optimizer.iterations),
+    }
+
+
+def regression() -> dict:
+    numnet.set_seed(5)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(11, 4))
+    y = np.stack([x @ [1.0, -2.0, 0.5, 0.0], x[:, 0] * x[:, 1]], axis=1)
+    w = rng.uniform(0.5, 2.0, size=11)
+    model = numnet.Sequential([numnet.Input((4,)), numnet.Dense(8, activation="relu"), numnet.Dense(2)],
+                              dtype="float64")
+    model.compile(numnet.optimizers.SGD(0.05, momentum=0.9), "mse",
+                  metrics=[metrics.R2Score(), metrics.MeanAbsoluteError()])
+    history = model.fit(x, y, batch_size=2, epochs=3, sample_weight=w, shuffle=True, verbose=0,
+                        validation_data=(x[:5], y[:5]))
+    return {
+        "weights": np.concatenate([v.ravel() for v in model.get_weights()]),
+        "history": np.array([history.history[k] for k in sorted(history.history)]),
+    }
+
+
+def batchnorm() -> dict:
+    """One step of a model with BatchNormalization: the moving mean after it is the global
+    batch's (exact), the moving variance the share-weighted mean of the shares' variances."""
+    numnet.set_seed(7)
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(10, 3)) * [1.0, 2.0, 3.0] + [0.0, 1.0, -1.0]
+    y = rng.normal(size=(10, 1))
+    model = numnet.Sequential([numnet.Input((3,)), numnet.BatchNormalization(momentum=0.5), numnet.Dense(1)],
+                              dtype="float64")
+    model.compile(numnet.optimizers.SGD(0.1), "mse")
+    model.fit(x, y, batch_size=10, epochs=1, shuffle=False, verbose=0)
+    bn = model.layers[0]
+    return {"moving_mean": bn.buffers["moving_mean"].copy(), "moving_variance": bn.buffers["moving_variance"].copy(),
+            "x": x}
+
+
+def diverging() -> str:
+    numnet.set_seed(9)
+    x = np.linspace(-1, 1, 24).reshape(12, 2)
+    model = numnet.Sequential([numnet.Input((2,)), numnet.Dense(1)], dtype="float64")
+    model.compile(numnet.optimizers.SGD(1.0), "mse")
+    before = model.get_weights()
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):  # the overflow is the point
+            model.fit(x, x[:, :1] * 1e200, batch_size=5, epochs=2, verbose=0)
+    except FloatingPointError as exc:
+        unchanged = all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+        return f"{str(exc)[:60]}|unchanged={unchanged}"
+    return "no error"
+
+
+def mismatched(rank: int) -> str:
+    """Process 1 builds a wider model: every process refuses to fit."""
+    model = numnet.Sequential([numnet.Input((2,)), numnet.Dense(3 if rank == 1 else 2)], dtype="float64")
+    model.compile("sgd", "mse")
+    try:
+        model.fit(np.ones((4, 2)), np.ones((4, 3 if rank == 1 else 2)), verbose=0)
+    except ValueError as exc:
+        return str(exc)
+    return "no error"
+
+
+def failed_save(outdir: str) -> str:
+    """Rank 0 cannot write (a file stands where the directory should be): every process raises."""
+    blocker = os.path.join(outdir, "blocker")
+    if numnet.distribution.is_chief():
+        open(blocker, "w").close()
+    numnet.distribution.barrier()
+    model = numnet.Sequential([numnet.Input((2,)), numnet.Dense(1)])
+    try:
+        model.save(os.path.join(blocker, "model.npz"))
+    except Exception as exc:  # rank 0: the OS error itself; the others: RuntimeError naming it
+        return f"{type(exc).__name__}: {exc}"
+    return "no error"
+
+
+def run(outdir: str) -> dict:
+    results = {f"classifier_{k}": v for k, v in classifier(outdir).items()}
+    results.update({f"regression_{k}": v for k, v in regression().items()})
+    results.update({f"bn_{k}": v for k, v in batchnorm().items()})
+    results["diverging"] = np.array(diverging())
+    return results
+
+
+def main() -> None:
+    outdir = sys.argv[1]
+    dist = numnet.distribution.DataParallel()
+    numnet.distribution.set_distribution(dist)
+    _count_saves()
+    results = run(outdir)
+    results["saves"] = np.array([COUNTS["save"], COUNTS["save_weights"]])
+    results["mismatched"] = np.array(mismatched(dist.rank))
+    results["failed_save"] = np.array(failed_save(outdir))
+    results["size"] = np.array(dist.size)
+    np.savez(os.path.join(outdir, f"rank{dist.rank}.npz"), **results)
+
+
+if __name__ == "__main__":
+    main()
