@@ -65,7 +65,9 @@ def _close(got, want):
 
 
 @pytest.mark.parametrize("key", ["classifier_weights", "classifier_history", "classifier_evaluate",
-                                 "classifier_predict", "classifier_lr", "regression_weights", "regression_history"])
+                                 "classifier_predict", "classifier_lr", "regression_weights", "regression_history",
+                                 "outputs_weights", "outputs_history", "outputs_evaluate", "tagger_weights",
+                                 "tagger_history", "tagger_evaluate", "tagger_predict"])
 def test_processes_train_to_the_weights_and_figures_of_one_process(ranks, reference, key):
     results, _ = ranks
     want = reference[0][key]

@@ -86,6 +86,56 @@ def regression() -> dict:
     }
 
 
+def two_outputs() -> dict:
+    """Losses that are not means over samples: ``reduction="sum"`` and ``ignore_class``
+    (the share's weight then comes from the counts of every share), sample weights per
+    output, loss weights; 19 samples in batches of 7."""
+    numnet.set_seed(11)
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(19, 5))
+    inputs = numnet.Input((5,), name="x")
+    hidden = numnet.Dense(8, activation="tanh")(inputs)
+    model = numnet.Model(inputs, {"a": numnet.Dense(2, name="a")(hidden),
+                                  "b": numnet.Dense(3, activation="softmax", name="b")(hidden)}, dtype="float64")
+    model.compile(numnet.optimizers.Adam(0.02),
+                  loss={"a": numnet.losses.MeanSquaredError(reduction="sum"),
+                        "b": numnet.losses.SparseCategoricalCrossentropy(ignore_class=2)},
+                  loss_weights={"a": 0.5, "b": 1.0}, metrics={"b": ["accuracy"]})
+    targets = {"a": x[:, :2] * 2, "b": rng.integers(0, 3, size=19)}
+    weights = {"a": rng.uniform(0.5, 1.5, 19), "b": rng.uniform(0.5, 1.5, 19)}
+    history = model.fit(x, targets, sample_weight=weights, batch_size=7, epochs=3, verbose=0,
+                        validation_data=(x[:8], {"a": targets["a"][:8], "b": targets["b"][:8]}))
+    return {
+        "weights": np.concatenate([v.ravel() for v in model.get_weights()]),
+        "history": np.array([history.history[k] for k in sorted(history.history)]),
+        "evaluate": np.array(model.evaluate(x, targets, batch_size=5)),
+    }
+
+
+def tagger() -> dict:
+    """A masked sequence output (Embedding(mask_zero=True), LSTM): the loss is the mean over
+    the real steps of the global batch; 7 sequences in batches of 3 (an empty share with
+    3 processes in the last one)."""
+    numnet.set_seed(13)
+    rng = np.random.default_rng(4)
+    lengths = [5, 2, 4, 1, 3, 5, 2]
+    ids = np.zeros((7, 5), dtype=np.int64)
+    for i, length in enumerate(lengths):
+        ids[i, :length] = rng.integers(1, 20, size=length)
+    tags = rng.integers(0, 3, size=(7, 5))
+    x = numnet.Input((None,), dtype="int64")
+    h = numnet.LSTM(4, return_sequences=True)(numnet.Embedding(20, 3, mask_zero=True)(x))
+    model = numnet.Model(x, numnet.Dense(3, activation="softmax")(h), dtype="float64")
+    model.compile(numnet.optimizers.Adam(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(ids, tags, batch_size=3, epochs=2, verbose=0, validation_data=(ids[:4], tags[:4]))
+    return {
+        "weights": np.concatenate([v.ravel() for v in model.get_weights()]),
+        "history": np.array([history.history[k] for k in sorted(history.history)]),
+        "evaluate": np.array(model.evaluate(ids, tags, batch_size=4)),
+        "predict": model.predict(ids, batch_size=4),
+    }
+
+
 def batchnorm() -> dict:
     """One step of a model with BatchNormalization: the moving mean after it is the global
     batch's (exact), the moving variance the share-weighted mean of the shares' variances."""
@@ -146,6 +196,8 @@ def run(outdir: str) -> dict:
     results = {f"classifier_{k}": v for k, v in classifier(outdir).items()}
     results.update({f"regression_{k}": v for k, v in regression().items()})
     results.update({f"bn_{k}": v for k, v in batchnorm().items()})
+    results.update({f"outputs_{k}": v for k, v in two_outputs().items()})
+    results.update({f"tagger_{k}": v for k, v in tagger().items()})
     results["diverging"] = np.array(diverging())
     return results
 

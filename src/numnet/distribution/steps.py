@@ -234,29 +234,33 @@ def train_step(dist, model, data) -> dict:
 def test_step(dist, model, data) -> dict:
     """``Trainer.test_step`` under ``DataParallel``: each rank evaluates its share; one
     float64 Allreduce of ``[loss sums | metric state change]`` adds the global batch's
-    figures on every rank."""
+    figures on every rank. An output's sum is ``N`` times its global batch loss, as one
+    process adds it: ``N * sum_r c_r L_r`` with the coefficients of ``train_step``."""
     x, y, sample_weight = data
     N = len(x[0])
     rows = dist.share(N)
     n = rows.stop - rows.start
+    a = n / N if N else 0.0
     figures = model._figures()
     xs, ys, ws = _rows(x, rows), _rows(y, rows), _rows(sample_weight, rows)
     metrics = MetricsUpdate(figures)
     sums = np.zeros(1 + len(figures.outputs))
-    outs, masks = None, None
+    outs, masks, means = None, None, [None] * len(figures.outputs)
     if n:
         with AddedLosses(model, with_gradients=False) as added:
             outs, run = model._plan.forward(xs, training=False)
         masks = model._plan.output_masks(run)
-        sums[0] = added.value * n
+        sums[0] = added.value * a * N
         for output in figures.outputs:
-            if output.loss is None:
-                continue
-            w = None if ws is None else ws[output.index]
-            mask = None if masks is None else masks[output.index]
-            value = float(output.per_sample(ys[output.index], outs[output.index], w, mask).sum(dtype=np.float64))
-            sums[1 + output.index] = value
-            sums[0] += output.weight * value
+            if output.loss is not None:
+                w = None if ws is None else ws[output.index]
+                mask = None if masks is None else masks[output.index]
+                means[output.index] = float(output.per_sample(ys[output.index], outs[output.index], w, mask).mean())
+    coefficients = _coefficients(dist, figures, ys, outs, masks, n, N)
+    for output, c, mean in zip(figures.outputs, coefficients, means):
+        if mean is not None:
+            sums[1 + output.index] = N * c * mean
+            sums[0] += output.weight * sums[1 + output.index]
     metrics.update(ys, outs if n else _empty_outputs(model), masks)
     buffer = np.concatenate([sums, metrics.delta()])
     dist.allreduce(buffer)
