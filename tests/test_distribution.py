@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,6 +75,15 @@ def test_processes_train_to_the_weights_and_figures_of_one_process(ranks, refere
     assert np.abs(want).max() > 0
     for got in results:
         _close(got[key], want)
+
+
+def test_every_rank_holds_the_same_weights_and_figures_bit_for_bit(ranks):
+    results, _ = ranks
+    numeric = [key for key, value in results[0].items() if value.dtype.kind == "f"]
+    assert len(numeric) >= 18
+    for got in results[1:]:
+        for key in numeric:
+            np.testing.assert_array_equal(got[key], results[0][key])
 
 
 def test_every_rank_runs_the_same_steps_and_callbacks_decide_alike(ranks, reference):
@@ -155,6 +165,24 @@ def test_an_exception_on_one_rank_ends_the_whole_job_with_it_shown():
     assert "ValueError: boom on rank 1" in result.stderr
     assert "process 1 of 3 raised ValueError; ending the whole job" in result.stderr
     assert "finished without the error" not in result.stdout
+
+
+def test_the_documented_script_trains_once_and_writes_once(tmp_path):
+    text = open(os.path.join(os.path.dirname(SCRIPTS), "..", "docs", "distributed.md"), encoding="utf-8").read()
+    script = re.search(r"```python\n(.*?)```", text, flags=re.S).group(1)
+    (tmp_path / "train.py").write_text(script)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(numnet.__file__)))
+    result = subprocess.run([_mpiexec(), "-n", "2", sys.executable, "train.py"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert [line.split(" - ")[0] for line in lines if line.startswith("Epoch ")] == [f"Epoch {e}/5" for e in
+                                                                                    range(1, 6)]
+    (accuracy,) = [float(line.split()[-1]) for line in lines if line.startswith("validation accuracy")]
+    assert accuracy > 0.8
+    assert sorted(p.name for p in tmp_path.glob("*.npz")) == ["digits-1.npz", "digits-2.npz", "digits-3.npz",
+                                                             "digits-4.npz", "digits-5.npz", "digits.npz"]
+    assert numnet.load_model(tmp_path / "digits.npz").predict(np.zeros((1, 64))).shape == (1, 10)
 
 
 # --- in this process: a distribution of one ------------------------------------------------------
