@@ -68,7 +68,8 @@ def _close(got, want):
 @pytest.mark.parametrize("key", ["classifier_weights", "classifier_history", "classifier_evaluate",
                                  "classifier_predict", "classifier_lr", "regression_weights", "regression_history",
                                  "outputs_weights", "outputs_history", "outputs_evaluate", "tagger_weights",
-                                 "tagger_history", "tagger_evaluate", "tagger_predict"])
+                                 "tagger_history", "tagger_evaluate", "tagger_predict", "syncbn_weights",
+                                 "syncbn_history"])
 def test_processes_train_to_the_weights_and_figures_of_one_process(ranks, reference, key):
     results, _ = ranks
     want = reference[0][key]
@@ -80,7 +81,7 @@ def test_processes_train_to_the_weights_and_figures_of_one_process(ranks, refere
 def test_every_rank_holds_the_same_weights_and_figures_bit_for_bit(ranks):
     results, _ = ranks
     numeric = [key for key, value in results[0].items() if value.dtype.kind == "f"]
-    assert len(numeric) >= 18
+    assert len(numeric) >= 20
     for got in results[1:]:
         for key in numeric:
             np.testing.assert_array_equal(got[key], results[0][key])
@@ -276,3 +277,42 @@ def test_a_metric_whose_state_cannot_be_combined_is_refused_before_any_update(on
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert model.optimizer.iterations == 0
+
+
+# --- BatchNormalization(synchronized=True) ---------------------------------------------------------
+def test_synchronized_is_keras_argument_and_survives_saving(tmp_path):
+    layer = numnet.BatchNormalization(synchronized=True)
+    assert layer.synchronized and layer.get_config()["synchronized"] is True
+    assert "synchronized" not in numnet.BatchNormalization().get_config()
+    model = numnet.Sequential([numnet.Input((3,)), layer, numnet.Dense(1)])
+    model.save(tmp_path / "bn.npz")
+    assert numnet.load_model(tmp_path / "bn.npz").layers[0].synchronized is True
+
+
+def test_synchronized_must_be_a_flag():
+    with pytest.raises(TypeError, match="BatchNormalization synchronized must be True or False, got 'yes'"):
+        numnet.BatchNormalization(synchronized="yes")
+
+
+@pytest.mark.parametrize("with_distribution", [False, True])
+def test_synchronized_in_one_process_is_plain_batchnorm(with_distribution):
+    """Without other processes there is nothing to synchronise: the same step, bit for bit
+    (also under a DataParallel of one process)."""
+    def step(synchronized):
+        numnet.set_seed(4)
+        rng = np.random.default_rng(0)
+        x, y = rng.normal(size=(8, 3)) * 2 + 1, rng.normal(size=(8, 1))
+        model = numnet.Sequential([numnet.Input((3,)), numnet.Dense(4),
+                                   numnet.BatchNormalization(synchronized=synchronized), numnet.Dense(1)],
+                                  dtype="float64")
+        model.compile("sgd", "mse")
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+        return model.get_weights()
+
+    if with_distribution:
+        distribution.set_distribution(distribution.DataParallel())
+    try:
+        for a, b in zip(step(True), step(False)):
+            np.testing.assert_array_equal(a, b)
+    finally:
+        distribution.set_distribution(None)

@@ -152,6 +152,26 @@ def batchnorm() -> dict:
             "x": x}
 
 
+def synchronized_batchnorm() -> dict:
+    """BatchNormalization(synchronized=True): global batch statistics, so the weights and
+    moving statistics are those of one process; 11 samples in batches of 5 (the last batch
+    of 1 leaves every process but one with an empty share)."""
+    numnet.set_seed(17)
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(11, 3)) * [1.0, 3.0, 0.5] + [2.0, -1.0, 0.0]
+    y = x @ [[1.0], [0.5], [-2.0]] + 0.1 * rng.normal(size=(11, 1))
+    model = numnet.Sequential([numnet.Input((3,)), numnet.BatchNormalization(synchronized=True),
+                               numnet.Dense(6, activation="tanh"),
+                               numnet.BatchNormalization(momentum=0.8, synchronized=True), numnet.Dense(1)],
+                              dtype="float64")
+    model.compile(numnet.optimizers.Adam(0.05), "mse", metrics=["mae"])
+    history = model.fit(x, y, batch_size=5, epochs=4, verbose=0)
+    return {
+        "weights": np.concatenate([v.ravel() for v in model.get_weights()]),
+        "history": np.array([history.history[k] for k in sorted(history.history)]),
+    }
+
+
 def diverging() -> str:
     numnet.set_seed(9)
     x = np.linspace(-1, 1, 24).reshape(12, 2)
@@ -198,6 +218,7 @@ def run(outdir: str) -> dict:
     results.update({f"bn_{k}": v for k, v in batchnorm().items()})
     results.update({f"outputs_{k}": v for k, v in two_outputs().items()})
     results.update({f"tagger_{k}": v for k, v in tagger().items()})
+    results.update({f"syncbn_{k}": v for k, v in synchronized_batchnorm().items()})
     results["diverging"] = np.array(diverging())
     return results
 

@@ -63,6 +63,9 @@ class DataParallel:
         self.abort_on_error = bool(abort_on_error)
         self._previous_hook = None
         self._buffers: dict = {}
+        # This process's n_r / N during a training step (None outside one): what a
+        # synchronized BatchNormalization weighs its sums by (numnet.distribution.sync_bn).
+        self.share_weight = None
 
     def __repr__(self) -> str:
         return f"DataParallel(rank={self.rank}, size={self.size})"
@@ -150,7 +153,10 @@ class DataParallel:
     def train_step(self, model, data) -> dict:
         from .steps import train_step
 
-        return train_step(self, model, data)
+        try:
+            return train_step(self, model, data)
+        finally:
+            self.share_weight = None
 
     def test_step(self, model, data) -> dict:
         from .steps import test_step

@@ -116,7 +116,7 @@ def _coefficients(dist, compiled, ys, outs, masks, n: int, N: int) -> list:
         if output.loss is None:
             coefficients.append(0.0)
         elif getattr(output.loss, "reduction", None) == "sum":
-            coefficients.append(1.0)
+            coefficients.append(1.0 if n else 0.0)
         elif _exchanged(output):
             coefficients.append(None)
             exchanged.append(output)
@@ -130,6 +130,10 @@ def _coefficients(dist, compiled, ys, outs, masks, n: int, N: int) -> list:
         for output, mine, total in zip(exchanged, local, counts):
             coefficients[output.index] = mine / total if total > 0 else 0.0
     return coefficients
+
+
+def _has_synchronized(model) -> bool:
+    return any(getattr(layer, "synchronized", False) and layer.trainable for _, layer in model.leaf_layers())
 
 
 def _bn_layers(flat) -> list:
@@ -156,34 +160,42 @@ def train_step(dist, model, data) -> dict:
     flat = model.flat_parameters()
     saved = _buffers(flat)
     grads = flat.grads
-    xs, ys, ws = _rows(x, rows), _rows(y, rows), _rows(sample_weight, rows)
     metrics = MetricsUpdate(compiled)
+    # An empty share skips the step's arithmetic, unless a synchronized BatchNormalization
+    # needs every process in its Allreduces: then it runs one stand-in row, weighted 0.
+    stand_in = n == 0 and _has_synchronized(model)
+    computed = rows if not stand_in else slice(0, 1)
+    dist.share_weight = a
+    xs, ys, ws = _rows(x, computed), _rows(y, computed), _rows(sample_weight, computed)
     local_loss, per_output, masks, outs = 0.0, [0.0] * len(compiled.outputs), None, None
-    if n:
-        with _SharedDraws(model, n, N, rows), AddedLosses(model) as added:
+    if n or stand_in:
+        with _SharedDraws(model, computed.stop - computed.start, N, computed), AddedLosses(model) as added:
             outs, run = model._plan.forward(xs, training=True)
         masks = model._plan.output_masks(run)
-        local_loss, per_output = compiled.batch_losses(ys, outs, ws, masks)
-        local_loss += added.value
+        if n:
+            local_loss, per_output = compiled.batch_losses(ys, outs, ws, masks)
+            local_loss += added.value
     coefficients = _coefficients(dist, compiled, ys, outs, masks, n, N)
     finite = bool(np.isfinite(local_loss))
-    if n and finite:
+    if (n and finite) or stand_in:
         errors = compiled.gradients(ys, outs, ws, masks)
         for output, c in zip(compiled.outputs, coefficients):
-            if errors[output.index] is not None and c != a:
+            if errors[output.index] is not None and c != a and n:
                 errors[output.index] = errors[output.index] * errors[output.index].dtype.type(c / a)
         gradient_pass = GradientPass()
         model._plan.backward(run, errors, gradient_pass)
         del run
         flat.gather(gradient_pass)
         added.add_gradients()
-    metrics.update(ys if n else _rows(y, rows), outs if n else _empty_outputs(model), masks)
+    if not n:
+        ys, outs, masks = _rows(y, rows), _empty_outputs(model), None
+    metrics.update(ys, outs, masks)
     metric_delta = metrics.delta()
     bn, buffer = _layout(dist, model, flat, compiled, metric_delta.size)
     P = grads.size
     if n and finite:
         np.multiply(grads, grads.dtype.type(a), out=buffer[:P])
-    else:
+    else:  # an empty share (a stand-in row included) or a non-finite loss adds nothing
         buffer[:P] = 0
     # The global loss: sum_r (a_r * added_r + sum_o weight_o c_o L_o,r). A non-finite share
     # loss goes in as it is (inf or NaN), so that every rank sees it.

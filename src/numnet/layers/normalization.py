@@ -26,6 +26,12 @@ def _normalize(x, axes, epsilon):
     return centered * inv_std, inv_std, mean, var
 
 
+def _sync_bn():
+    from ..distribution import sync_bn  # imported when a synchronized layer trains, never with numnet
+
+    return sync_bn
+
+
 def _normalize_backward(d, x_hat, inv_std, axes):
     """dL/dx through ``_normalize`` given ``d = dL/dx_hat``."""
     return inv_std * (d - d.mean(axis=axes, keepdims=True) - x_hat * (d * x_hat).mean(axis=axes, keepdims=True))
@@ -126,6 +132,9 @@ class BatchNormalization(_Normalization):
       batch variance (PyTorch would use the unbiased one for its running variance).
     * Inference (``training=False``, or a layer with ``trainable=False``, as in Keras):
       ``x_hat = (x - moving_mean) / sqrt(moving_variance + epsilon)``, a fixed affine map.
+    * ``synchronized=True`` (Keras's argument): under ``numnet.distribution.DataParallel``
+      the training statistics are those of the whole global batch, reduced over the
+      processes (``numnet.distribution.sync_bn``); in one process nothing changes.
 
     Backward is exact for whichever mode the last forward ran in.
     """
@@ -143,14 +152,17 @@ class BatchNormalization(_Normalization):
         gamma_initializer="ones",
         moving_mean_initializer="zeros",
         moving_variance_initializer="ones",
+        synchronized: bool = False,
         name: str | None = None,
         **kwargs,
     ) -> None:
+        synchronized = _validate.flag(synchronized, "synchronized", "BatchNormalization")
         if not _validate.is_int(axis):
             raise ValueError(f"BatchNormalization axis must be an integer, got {axis!r:.80}.")
         momentum = _validate.number(momentum, "momentum", "BatchNormalization", 0, 1)
         super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer, name, **kwargs)
         self.momentum = float(momentum)
+        self.synchronized = synchronized
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
 
@@ -171,8 +183,15 @@ class BatchNormalization(_Normalization):
     def forward(self, input, training=False):
         self._check(input)
         self._batch_stats = bool(training) and self.trainable
+        self._synced = None
         if self._batch_stats:
-            self._x_hat, self._inv_std, mean, var = _normalize(input, self._reduce, self.epsilon)
+            dist = _sync_bn().active() if self.synchronized else None
+            if dist is None:
+                self._x_hat, self._inv_std, mean, var = _normalize(input, self._reduce, self.epsilon)
+            else:  # the global batch's statistics, over every process
+                shift = self.buffers["moving_mean"].reshape(self._bshape)
+                self._x_hat, self._inv_std, mean, var, self._synced = _sync_bn().normalize(
+                    dist, input, self._reduce, self.epsilon, shift)
             m = self.momentum
             # In place, so the buffers keep their dtype (and identity).
             self.buffers["moving_mean"][...] = m * self.buffers["moving_mean"] + (1 - m) * mean.reshape(-1)
@@ -190,6 +209,8 @@ class BatchNormalization(_Normalization):
         if not self.needs_input_error:
             return None
         if self._batch_stats:
+            if self._synced is not None:
+                return _sync_bn().normalize_backward(self._synced, d, self._x_hat, self._inv_std, self._reduce)
             return _normalize_backward(d, self._x_hat, self._inv_std, self._reduce)
         return d * self._inv_std
 
@@ -197,6 +218,7 @@ class BatchNormalization(_Normalization):
         return {
             **super().get_config(),
             "momentum": self.momentum,
+            **({"synchronized": True} if self.synchronized else {}),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
             "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
         }
