@@ -68,6 +68,43 @@ def classifier(outdir: str) -> dict:
     }
 
 
+def absolute_error(y_true, y_pred):
+    """A function metric (numnet.ops): the mean absolute error per sample."""
+    return numnet.ops.mean(numnet.ops.abs(y_pred - y_true), axis=-1)
+
+
+class MeanAbsolute(metrics.Metric):
+    """A Keras-style metric whose state lives in add_variable Variables."""
+
+    def __init__(self, name="mean_absolute", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.total = self.add_variable(shape=(), initializer="zeros", dtype="float64", name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", dtype="float64", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.total.assign_add(numnet.ops.sum(numnet.ops.abs(y_pred - y_true)))
+        self.count.assign_add(float(y_pred.size))
+
+    def result(self):
+        return self.total / numnet.ops.maximum(self.count, 1.0)
+
+
+def binary() -> dict:
+    """Confusion-count metrics (AUC, Precision, Recall, F1Score): 23 samples, batches of 6."""
+    numnet.set_seed(19)
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(23, 4))
+    y = (x[:, :1] - 0.3 * x[:, 1:2] + 0.3 * rng.normal(size=(23, 1)) > 0).astype(np.float64)
+    model = numnet.Sequential([numnet.Input((4,)), numnet.Dense(5, activation="relu"),
+                               numnet.Dense(1, activation="sigmoid")], dtype="float64")
+    model.compile(numnet.optimizers.Adam(0.05), "binary_crossentropy",
+                  metrics=["accuracy", metrics.AUC(), metrics.Precision(), metrics.Recall(),
+                           metrics.F1Score(average="micro", threshold=0.5)])
+    history = model.fit(x, y, batch_size=6, epochs=3, verbose=0, validation_data=(x[:9], y[:9]))
+    return {"history": np.array([history.history[k] for k in sorted(history.history)]),
+            "evaluate": np.array(model.evaluate(x, y, batch_size=4))}
+
+
 def regression() -> dict:
     numnet.set_seed(5)
     rng = np.random.default_rng(1)
@@ -77,7 +114,7 @@ def regression() -> dict:
     model = numnet.Sequential([numnet.Input((4,)), numnet.Dense(8, activation="relu"), numnet.Dense(2)],
                               dtype="float64")
     model.compile(numnet.optimizers.SGD(0.05, momentum=0.9), "mse",
-                  metrics=[metrics.R2Score(), metrics.MeanAbsoluteError()])
+                  metrics=[metrics.R2Score(), metrics.MeanAbsoluteError(), absolute_error, MeanAbsolute()])
     history = model.fit(x, y, batch_size=2, epochs=3, sample_weight=w, shuffle=True, verbose=0,
                         validation_data=(x[:5], y[:5]))
     return {
@@ -219,6 +256,7 @@ def run(outdir: str) -> dict:
     results.update({f"outputs_{k}": v for k, v in two_outputs().items()})
     results.update({f"tagger_{k}": v for k, v in tagger().items()})
     results.update({f"syncbn_{k}": v for k, v in synchronized_batchnorm().items()})
+    results.update({f"binary_{k}": v for k, v in binary().items()})
     results["diverging"] = np.array(diverging())
     return results
 
