@@ -316,3 +316,9 @@ def test_synchronized_in_one_process_is_plain_batchnorm(with_distribution):
             np.testing.assert_array_equal(a, b)
     finally:
         distribution.set_distribution(None)
+
+
+def test_without_a_distribution_this_is_process_zero_of_one():
+    assert distribution.distribution() is None
+    assert (distribution.rank(), distribution.size(), distribution.is_chief()) == (0, 1, True)
+    distribution.barrier()  # nothing to wait for
