@@ -69,7 +69,8 @@ def _close(got, want):
                                  "classifier_predict", "classifier_lr", "regression_weights", "regression_history",
                                  "outputs_weights", "outputs_history", "outputs_evaluate", "tagger_weights",
                                  "tagger_history", "tagger_evaluate", "tagger_predict", "syncbn_weights",
-                                 "syncbn_history", "binary_history", "binary_evaluate"])
+                                 "syncbn_history", "binary_history", "binary_evaluate", "augmented_weights",
+                                 "augmented_history"])
 def test_processes_train_to_the_weights_and_figures_of_one_process(ranks, reference, key):
     results, _ = ranks
     want = reference[0][key]
@@ -81,7 +82,7 @@ def test_processes_train_to_the_weights_and_figures_of_one_process(ranks, refere
 def test_every_rank_holds_the_same_weights_and_figures_bit_for_bit(ranks):
     results, _ = ranks
     numeric = [key for key, value in results[0].items() if value.dtype.kind == "f"]
-    assert len(numeric) >= 22
+    assert len(numeric) >= 24
     for got in results[1:]:
         for key in numeric:
             np.testing.assert_array_equal(got[key], results[0][key])

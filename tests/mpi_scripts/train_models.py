@@ -209,6 +209,21 @@ def synchronized_batchnorm() -> dict:
     }
 
 
+def augmented() -> dict:
+    """Random augmentation layers (RandomFlip, RandomContrast) draw per image: each process
+    keeps its share's rows of the global batch's draws; 13 images in batches of 4."""
+    numnet.set_seed(23)
+    rng = np.random.default_rng(7)
+    x = rng.uniform(size=(13, 4, 4, 1))
+    y = x[:, :2, :, 0].mean(axis=(1, 2))[:, None]
+    model = numnet.Sequential([numnet.Input((4, 4, 1)), numnet.RandomFlip("horizontal_and_vertical"),
+                               numnet.RandomContrast(0.3), numnet.Flatten(), numnet.Dense(1)], dtype="float64")
+    model.compile(numnet.optimizers.SGD(0.1), "mse")
+    history = model.fit(x, y, batch_size=4, epochs=2, verbose=0)
+    return {"weights": np.concatenate([v.ravel() for v in model.get_weights()]),
+            "history": np.array(history.history["loss"])}
+
+
 def diverging() -> str:
     numnet.set_seed(9)
     x = np.linspace(-1, 1, 24).reshape(12, 2)
@@ -257,6 +272,7 @@ def run(outdir: str) -> dict:
     results.update({f"tagger_{k}": v for k, v in tagger().items()})
     results.update({f"syncbn_{k}": v for k, v in synchronized_batchnorm().items()})
     results.update({f"binary_{k}": v for k, v in binary().items()})
+    results.update({f"augmented_{k}": v for k, v in augmented().items()})
     results["diverging"] = np.array(diverging())
     return results
 

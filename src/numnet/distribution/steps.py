@@ -45,19 +45,46 @@ def _empty_outputs(model) -> list:
 
 
 class _ShareGenerator:
-    """A layer's generator during a step: a draw shaped like the share draws the global
-    batch's numbers and keeps the share's rows, so dropout masks are those of one process."""
+    """A layer's generator during a step: a draw sized like the share (``random``,
+    ``uniform``, ``integers``, ``normal``, ``standard_normal`` with a ``size`` whose first
+    length is the share's rows) draws the global batch's numbers and keeps the share's
+    rows, so dropout masks and augmentations are those of one process. Any other draw
+    (a scalar, one crop for the whole batch) is the generator's own, the same on every
+    process."""
+
+    # where each method takes ``size`` positionally
+    _SIZE_AT = {"random": 0, "standard_normal": 0, "uniform": 2, "integers": 2, "normal": 2}
 
     def __init__(self, generator, n_share: int, n_global: int, rows: slice) -> None:
         self._generator, self._n, self._global, self._rows = generator, n_share, n_global, rows
 
-    def random(self, size=None, dtype=np.float64, out=None):
-        if out is None and isinstance(size, tuple) and size and size[0] == self._n:
-            return self._generator.random((self._global,) + size[1:], dtype=dtype)[self._rows]
-        return self._generator.random(size, dtype=dtype, out=out)
+    def _global_size(self, size):
+        if isinstance(size, (int, np.integer)) and not isinstance(size, bool) and size == self._n:
+            return self._global
+        if isinstance(size, tuple) and size and size[0] == self._n:
+            return (self._global,) + size[1:]
+        return None
 
     def __getattr__(self, name):
-        return getattr(self._generator, name)
+        method = getattr(self._generator, name)
+        at = self._SIZE_AT.get(name)
+        if at is None:
+            return method
+
+        def draw(*args, **kwargs):
+            args = list(args)
+            in_args = len(args) > at
+            size = args[at] if in_args else kwargs.get("size")
+            whole = None if kwargs.get("out") is not None else self._global_size(size)
+            if whole is None:
+                return method(*args, **kwargs)
+            if in_args:
+                args[at] = whole
+            else:
+                kwargs["size"] = whole
+            return method(*args, **kwargs)[self._rows]
+
+        return draw
 
 
 class _SharedDraws:
@@ -132,8 +159,15 @@ def _coefficients(dist, compiled, ys, outs, masks, n: int, N: int) -> list:
     return coefficients
 
 
-def _has_synchronized(model) -> bool:
-    return any(getattr(layer, "synchronized", False) and layer.trainable for _, layer in model.leaf_layers())
+def _needs_every_process(model) -> bool:
+    """Whether a process with an empty share must still run the step (on a stand-in row):
+    a synchronized BatchNormalization joins Allreduces inside forward and backward, and a
+    layer that draws random numbers must draw the global batch's, so that its generator
+    stays in step with the other processes'."""
+    from .sync import _uses_randomness
+
+    return any((getattr(layer, "synchronized", False) and layer.trainable) or _uses_randomness(layer)
+               or callable(getattr(layer, "_generator", None)) for _, layer in model.leaf_layers())
 
 
 def _bn_layers(flat) -> list:
@@ -161,9 +195,9 @@ def train_step(dist, model, data) -> dict:
     saved = _buffers(flat)
     grads = flat.grads
     metrics = MetricsUpdate(compiled)
-    # An empty share skips the step's arithmetic, unless a synchronized BatchNormalization
-    # needs every process in its Allreduces: then it runs one stand-in row, weighted 0.
-    stand_in = n == 0 and _has_synchronized(model)
+    # An empty share skips the step's arithmetic, unless the model needs every process
+    # (see _needs_every_process): then it runs one stand-in row, weighted 0.
+    stand_in = n == 0 and _needs_every_process(model)
     computed = rows if not stand_in else slice(0, 1)
     dist.share_weight = a
     xs, ys, ws = _rows(x, computed), _rows(y, computed), _rows(sample_weight, computed)

@@ -30,8 +30,11 @@ def _generators(model) -> list:
     """``(owner, attribute)`` of every generator that decides a draw during training."""
     found = [(_random, "_generator"), (model, "rng")]
     for _, layer in model.leaf_layers():
-        if layer.__dict__.get("_rng") is None and _uses_randomness(layer):
-            layer._rng = _random.make_generator(getattr(layer, "seed", None))
+        if layer.__dict__.get("_rng") is None:
+            if callable(getattr(layer, "_generator", None)):  # random augmentation layers
+                layer._generator()
+            elif _uses_randomness(layer):
+                layer._rng = _random.make_generator(getattr(layer, "seed", None))
         if "_rng" in layer.__dict__:
             found.append((layer, "_rng"))
     return found
