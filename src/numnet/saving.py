@@ -297,7 +297,7 @@ def _layer_record(layer, arrays, with_weights: bool, saved: set) -> dict:
     if getattr(layer, "_is_model", False):
         return {"class_name": "Sequential" if _model_kind(layer) == "sequential" else "Functional",
                 "config": {"name": layer.name, "trainable": bool(layer.trainable)},
-                "model": _model_record(layer, arrays, saved)}
+                "model": _model_record(layer, arrays, saved, with_weights)}
     if id(layer) in saved:
         raise ValueError(
             f"Cannot save layer {layer.name!r}: it is used both inside a nested model and outside it (or in two "
@@ -313,19 +313,22 @@ def _layer_record(layer, arrays, with_weights: bool, saved: set) -> dict:
             f"Cannot save layer {layer.name!r}: {type(layer).__name__}.from_config(get_config()) fails ({exc}). "
             "Make get_config() return every constructor argument."
         ) from exc
+    if not with_weights:  # a config (model.get_config()): the architecture alone
+        return {"class_name": class_name, "config": config}
     return {
         "class_name": class_name,
         "config": config,
-        "weights": _layer_weight_entries(layer, arrays) if with_weights else [],
+        "weights": _layer_weight_entries(layer, arrays),
         "rng": _rng_state(getattr(layer, "_rng", None)),
     }
 
 
-def _model_record(model, arrays, saved: set) -> dict:
+def _model_record(model, arrays, saved: set, with_weights: bool = True) -> dict:
     """The architecture of ``model``: every layer once (a nested model with its own record),
     and, for a functional model, every call (node) in execution order: which layer, which
     tensors it reads (``[node number, output number]``), whether it took a list, its fixed
-    training mode."""
+    training mode. Without ``with_weights`` (``model.get_config()``) it names no arrays and
+    no random-generator state: the architecture alone."""
     kind = _model_kind(model)
     input_layers = [t.node.layer for t in model.inputs]
     record = {
@@ -334,8 +337,10 @@ def _model_record(model, arrays, saved: set) -> dict:
         "dtype": model.dtype.name,
         "rng": _rng_state(model.rng),
         "trainable": bool(model.trainable),
-        "layers": [_layer_record(layer, arrays, True, saved) for layer in [*input_layers, *model.layers]],
+        "layers": [_layer_record(layer, arrays, with_weights, saved) for layer in [*input_layers, *model.layers]],
     }
+    if not with_weights:
+        del record["rng"]
     if kind == "sequential":
         return record
     nodes = [t.node for t in model.inputs] + list(model._plan.nodes)
@@ -646,8 +651,9 @@ class _WeightSource:
                  f"its architecture creates {self.position}.")
 
 
-def _make_layer(archive: _Archive, record, index: int, where: str, dtype: np.dtype, classes, sources):
-    """One layer from its record (weights come from the archive when it is built)."""
+def _make_layer(archive: _Archive | None, record, index: int, where: str, dtype: np.dtype, classes, sources):
+    """One layer from its record (weights come from the archive when it is built; with no
+    archive, from ``Model.from_config``, the layer initialises its weights afresh)."""
     what = f"{where}: layer #{index}"
     _require(isinstance(record, dict), f"{what}: the record must be an object.")
     class_name = _field(record, "class_name", str, what)
@@ -674,6 +680,8 @@ def _make_layer(archive: _Archive, record, index: int, where: str, dtype: np.dty
         raise ModelFileError(f"{what} ({class_name} {name!r:.80}) cannot be rebuilt from its config: "
                              f"{_reason(exc)}") from exc
     _require(layer.name == name, f"{what}: the layer came out named {layer.name!r}, not {name!r}.")
+    if archive is None:
+        return layer, class_name
     source = _WeightSource(layer, record.get("weights", []), archive, dtype)
     layer.add_weight = source  # an instance attribute: shadows Layer.add_weight while building
     sources.append(source)
@@ -683,7 +691,7 @@ def _make_layer(archive: _Archive, record, index: int, where: str, dtype: np.dty
     return layer, class_name
 
 
-def _model_header(meta: dict, where: str):
+def _model_header(meta: dict, where: str, need_rng: bool = True):
     from .models.model import check_dtype
 
     kind = _field(meta, "kind", str, f"{where}: model")
@@ -693,29 +701,39 @@ def _model_header(meta: dict, where: str):
     except ValueError as exc:
         raise ModelFileError(f"{where}: {exc}") from exc
     name = _field(meta, "name", str, f"{where}: model")
-    rng = _rng_from_state(meta.get("rng"), f"{where}: model")
+    # A config (need_rng False) has no generator state: the model draws a new generator.
+    rng = _rng_from_state(meta.get("rng"), f"{where}: model") if need_rng or meta.get("rng") is not None else None
     return kind, dtype, name, rng
 
 
-def _rebuild(archive: _Archive, meta: dict, where: str, dtype, classes, sources):
+def _rebuild(archive: _Archive | None, meta: dict, where: str, dtype, classes, sources, make_layer=None):
     """A model from a format-2 record (nested models recursively: their depth is their
-    nesting, never the number of layers)."""
+    nesting, never the number of layers). ``archive`` None: a config, weights made afresh.
+    ``make_layer(archive, record, index, where, dtype, classes, sources)`` makes each layer
+    (``_make_layer`` by default; ``numnet.models.clone_model`` passes its own); nodes refer
+    to layers by the name in their record."""
     from .layers.core import InputLayer
     from .models import Model, Sequential
 
-    kind, own_dtype, name, rng = _model_header(meta, where)
+    make_layer = make_layer or _make_layer
+    kind, own_dtype, name, rng = _model_header(meta, where, need_rng=archive is not None)
     records = _field(meta, "layers", list, f"{where}: model")
-    _require(records, f"{where}: the model has no layers.")
+    unbuilt = archive is None and kind == "sequential" and not any(
+        isinstance(r, dict) and r.get("class_name") == "InputLayer" for r in records[:1])
+    _require(records or unbuilt, f"{where}: the model has no layers.")
     layers: dict[str, object] = {}
     ordered = []
     for index, record in enumerate(records):
-        layer, class_name = _make_layer(archive, record, index, where, own_dtype, classes, sources)
-        _require(layer.name not in layers, f"{where}: two layers are named {layer.name!r:.80}.")
-        layers[layer.name] = layer
+        layer, class_name = make_layer(archive, record, index, where, own_dtype, classes, sources)
+        key = record["config"]["name"]  # _make_layer checked it is a string
+        _require(key not in layers, f"{where}: two layers are named {key!r:.80}.")
+        layers[key] = layer
         ordered.append((layer, class_name))
     trainable = meta.get("trainable", True)
     _require(isinstance(trainable, bool), f"{where}: 'trainable' must be true or false.")
-    if kind == "sequential":
+    if unbuilt:  # the config of a Sequential whose input shape is not known yet
+        model = Sequential([l for l, _ in ordered], dtype=own_dtype, name=name, seed=rng)
+    elif kind == "sequential":
         _require(isinstance(ordered[0][0], InputLayer), f"{where}: a Sequential model starts with its Input layer.")
         _require(all(not isinstance(l, InputLayer) for l, _ in ordered[1:]),
                  f"{where}: a Sequential model has one Input layer, first.")
@@ -762,7 +780,7 @@ def _rebuild(archive: _Archive, meta: dict, where: str, dtype, classes, sources)
     used = {id(l) for l in model.layers} | {id(t.node.layer) for t in model.inputs}
     _require(len(used) == len(ordered), f"{where}: some layers of the file are not connected to the outputs.")
     model.__dict__["_trainable"] = trainable  # each layer's own flag came with its config
-    if own_dtype != dtype and where == archive.where:
+    if archive is not None and own_dtype != dtype and where == archive.where:
         model.cast(dtype)
     return model
 

@@ -1,6 +1,7 @@
 """Models: a graph of layer calls (``Model``, the functional API) and a stack of layers
 (``Sequential``). A model is a layer: it can be called inside another model."""
 
+from .config import clone_model, model_from_json
 from .model import Model
 from .sequential import Sequential
 
@@ -17,4 +18,4 @@ def save_model(model, path) -> None:
     model.save(path)
 
 
-__all__ = ["Model", "Sequential", "load_model", "save_model"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]

@@ -454,7 +454,25 @@ class Model(Trainer, Layer):
         self.export_onnx(path, **kwargs)
 
     def get_config(self) -> dict:
-        return {"name": self.name, "trainable": self.trainable}
+        """The architecture as JSON values (every layer's config, every call; no weights);
+        ``Model.from_config`` rebuilds it with new weights. A subclassed model: its
+        constructor arguments, ``{"name", "trainable"}`` here. See ``numnet.models.config``."""
+        from .config import model_config
+
+        return model_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """The model ``get_config()`` describes, its weights initialised afresh."""
+        from .config import model_from_config
+
+        return model_from_config(cls, config, custom_objects)
+
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON text; ``numnet.models.model_from_json`` reads it back."""
+        from .config import to_json
+
+        return to_json(self, **kwargs)
 
     # --- summary -----------------------------------------------------------------------------
     def summary(self, print_fn=print, expand_nested: bool = False) -> None:
