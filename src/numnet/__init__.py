@@ -56,6 +56,7 @@ from .random import set_seed
 from . import callbacks, metrics, schedules
 from . import export, gradient_check, graph, models, plot, training
 from . import distribution
+from . import backend, cli, saving
 from .models import Model, Sequential
 from .saving import load_model, register_layer
 from . import ops

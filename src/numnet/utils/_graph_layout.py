@@ -1,0 +1,152 @@
+"""A layered drawing of a directed acyclic graph with matplotlib (``plot_model``'s picture).
+
+Sugiyama's scheme, small: (1) ranks: a box sits one rank below the lowest of the boxes it
+reads (the longest path from an input); (2) order within a rank: a few sweeps placing each
+box at the mean position of its neighbours in the rank before (the barycentre heuristic,
+which removes most crossings), keeping the boxes of one nested model side by side;
+(3) coordinates in inches from the boxes' text sizes; (4) boxes, arrows from border to
+border (repeated edges bent apart) and a frame around each expanded nested model.
+"""
+
+from __future__ import annotations
+
+# Sizes in inches for 9-point text: a character's mean width and a line's height, measured
+# on matplotlib's default font (DejaVu Sans) and rounded up so labels stay inside the boxes.
+_CHAR, _LINE, _PAD = 0.075, 0.18, 0.16
+_GAP_ALONG, _GAP_ACROSS, _MARGIN = 0.45, 0.3, 0.3
+
+
+def _ranks(nodes, edges) -> dict:
+    parents = {key: [] for key in nodes}
+    for a, b in edges:
+        parents[b].append(a)
+    rank: dict[str, int] = {}
+    for key in nodes:  # nodes come in call order: every parent is ranked before its children
+        rank[key] = 1 + max((rank[p] for p in parents[key]), default=-1)
+    return rank
+
+
+def _orders(nodes, edges, rank) -> list[list[str]]:
+    levels = [[] for _ in range(max(rank.values()) + 1)]
+    for key in nodes:
+        levels[rank[key]].append(key)
+    neighbours = {key: [] for key in nodes}
+    for a, b in edges:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+
+    def sweep(level, reference):
+        place = {key: i for i, key in enumerate(reference)}
+        def centre(key):
+            seen = [place[n] for n in neighbours[key] if n in place]
+            return sum(seen) / len(seen) if seen else level.index(key)
+        centres = {key: centre(key) for key in level}
+        groups: dict = {}
+        for key in level:  # one nested model's boxes stay together, at their mean centre
+            groups.setdefault(nodes[key]["cluster"], []).append(key)
+        blocks = sorted(groups.values(), key=lambda keys: sum(centres[k] for k in keys) / len(keys))
+        return [key for block in blocks for key in sorted(block, key=lambda k: centres[k])]
+
+    for _ in range(4):
+        for i in range(1, len(levels)):
+            levels[i] = sweep(levels[i], levels[i - 1])
+        for i in range(len(levels) - 2, -1, -1):
+            levels[i] = sweep(levels[i], levels[i + 1])
+    return levels
+
+
+def _size(label: str) -> tuple[float, float]:
+    lines = label.split("\n")
+    return _CHAR * max(len(line) for line in lines) + 2 * _PAD, _LINE * len(lines) + 2 * _PAD * 0.75
+
+
+def layout(nodes, edges, rankdir="TB") -> dict:
+    """``{id: (x, y, width, height)}`` in inches, ``y`` growing upwards; ranks run in
+    ``rankdir`` (``"TB"``, ``"BT"``, ``"LR"``, ``"RL"``)."""
+    sizes = {key: _size(attributes["label"]) for key, attributes in nodes.items()}
+    levels = _orders(nodes, edges, _ranks(nodes, edges))
+    vertical = rankdir in ("TB", "BT")
+    along, across = (1, 0) if vertical else (0, 1)  # which size runs along the ranks' direction
+    boxes, position = {}, 0.0
+    for level in levels:
+        depth = max(sizes[k][along] for k in level)
+        widths = [sizes[k][across] for k in level]
+        start = -(sum(widths) + _GAP_ACROSS * (len(level) - 1)) / 2
+        for key, width in zip(level, widths):
+            middle = start + width / 2
+            x, y = (middle, -(position + depth / 2)) if vertical else (position + depth / 2, -middle)
+            boxes[key] = (x, y, *sizes[key])
+            start += width + _GAP_ACROSS
+        position += depth + _GAP_ALONG
+    if rankdir == "BT":  # the ranks run upwards / leftwards: mirror
+        boxes = {k: (x, -y, w, h) for k, (x, y, w, h) in boxes.items()}
+    elif rankdir == "RL":
+        boxes = {k: (-x, y, w, h) for k, (x, y, w, h) in boxes.items()}
+    return boxes
+
+
+def _border(box, towards) -> tuple[float, float]:
+    """Where the segment from ``box``'s centre to ``towards`` leaves the box."""
+    x, y, w, h = box
+    dx, dy = towards[0] - x, towards[1] - y
+    if dx == dy == 0:
+        return x, y
+    t = min(w / 2 / abs(dx) if dx else float("inf"), h / 2 / abs(dy) if dy else float("inf"))
+    return x + t * dx, y + t * dy
+
+
+def _frames(nodes, clusters, boxes) -> list:
+    """``(x0, y0, x1, y1, label)`` around each expanded nested model's boxes, wider for the
+    models that hold others."""
+    depth = {path: path.count("/") for path in clusters}
+    frames = []
+    for path in sorted(clusters, key=lambda p: -depth[p]):
+        members = [boxes[k] for k, a in nodes.items() if a["cluster"] and (a["cluster"] + "/").startswith(path + "/")]
+        if not members:
+            continue
+        inner = max((depth[p] for p in clusters if p.startswith(path + "/")), default=depth[path]) - depth[path]
+        pad = 0.12 + 0.1 * inner
+        frames.append((min(x - w / 2 for x, _, w, _ in members) - pad, min(y - h / 2 for _, y, _, h in members) - pad,
+                       max(x + w / 2 for x, _, w, _ in members) + pad,
+                       max(y + h / 2 for _, y, _, h in members) + pad + _LINE, clusters[path]))
+    return frames
+
+
+def draw(nodes, edges, clusters, rankdir="TB"):
+    """The matplotlib ``Figure`` of the graph (Agg canvas: works without a display)."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.patches import FancyBboxPatch
+    except ImportError as exc:
+        raise ImportError("plot_model needs the optional 'matplotlib' package: pip install numnet[plot] "
+                          "(or pip install matplotlib).") from exc
+    boxes = layout(nodes, edges, rankdir)
+    frames = _frames(nodes, clusters, boxes)
+    left = min([x - w / 2 for x, _, w, _ in boxes.values()] + [f[0] for f in frames]) - _MARGIN
+    right = max([x + w / 2 for x, _, w, _ in boxes.values()] + [f[2] for f in frames]) + _MARGIN
+    bottom = min([y - h / 2 for _, y, _, h in boxes.values()] + [f[1] for f in frames]) - _MARGIN
+    top = max([y + h / 2 for _, y, _, h in boxes.values()] + [f[3] for f in frames]) + _MARGIN
+    figure = Figure(figsize=(right - left, top - bottom))
+    FigureCanvasAgg(figure)
+    axes = figure.add_axes((0, 0, 1, 1))
+    axes.set_xlim(left, right)
+    axes.set_ylim(bottom, top)
+    axes.set_axis_off()
+    for x0, y0, x1, y1, label in frames:
+        axes.add_patch(FancyBboxPatch((x0, y0), x1 - x0, y1 - y0, boxstyle="round,pad=0,rounding_size=0.08",
+                                      facecolor="#f4f4f8", edgecolor="#7a7a99", linestyle="--", linewidth=0.8))
+        axes.text(x0 + 0.1, y1 - 0.06, label, ha="left", va="top", fontsize=8, color="#4a4a66", style="italic")
+    for key, (x, y, w, h) in boxes.items():
+        colour = "#e3f0e3" if nodes[key]["class_name"] == "InputLayer" else "#e6eef9"
+        axes.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0,rounding_size=0.06",
+                                      facecolor=colour, edgecolor="#33415c", linewidth=0.9))
+        axes.text(x, y, nodes[key]["label"], ha="center", va="center", fontsize=9, linespacing=1.25)
+    drawn: dict = {}
+    for a, b in edges:
+        repeat = drawn[(a, b)] = drawn.get((a, b), -1) + 1  # a second arrow between the same boxes bends
+        start, end = _border(boxes[a], boxes[b][:2]), _border(boxes[b], boxes[a][:2])
+        axes.annotate("", xy=end, xytext=start,
+                      arrowprops=dict(arrowstyle="-|>", color="#33415c", linewidth=0.9, shrinkA=0, shrinkB=1,
+                                      connectionstyle=f"arc3,rad={0.25 * repeat * (-1) ** repeat}"))
+    return figure
