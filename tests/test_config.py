@@ -274,3 +274,15 @@ def test_clone_model_errors_leave_the_model_alone():
     with pytest.raises(ValueError, match="is subclassed"):
         clone_model(_Residual(), clone_function=lambda layer: layer)
     assert _calls(model) == calls
+
+
+def test_docs_model_config_examples_run():
+    """docs/model_config.md: every python block runs as written (each asserts its own claims)."""
+    import os
+    import re
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "model_config.md")
+    blocks = re.findall(r"```python\n(.*?)```", open(path, encoding="utf-8").read(), flags=re.S)
+    assert len(blocks) == 3
+    for index, code in enumerate(blocks):
+        exec(compile(code, f"docs/model_config.md example {index + 1}", "exec"), {"__name__": f"doc_{index}"})

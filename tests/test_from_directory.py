@@ -285,3 +285,11 @@ def test_digits_from_folder_example(tmp_path):
     assert len(os.listdir(tmp_path / "digits")) == 10
     assert sum(len(os.listdir(tmp_path / "digits" / d)) for d in os.listdir(tmp_path / "digits")) == 1797
     assert accuracy > 0.9
+
+
+def test_docs_data_from_folders_example_runs():
+    import re
+
+    path = os.path.join(ROOT, "docs", "data_from_folders.md")
+    (code,) = re.findall(r"```python\n(.*?)```", open(path, encoding="utf-8").read(), flags=re.S)
+    exec(compile(code, "docs/data_from_folders.md", "exec"), {"__name__": "doc_folders"})
