@@ -129,3 +129,21 @@ def test_plot_model_errors(tmp_path):
 
 def test_plot_model_is_reachable_from_numnet_utils():
     assert numnet.utils.plot_model is plot_model
+
+
+def test_frames_of_nested_models_cover_no_other_box():
+    from numnet.utils._graph_layout import _frames
+
+    graph = model_to_graph(_siamese(), expand_nested=True, show_shapes=True)
+    nodes = dict(graph.nodes(data=True))
+    for rankdir in ("TB", "LR"):
+        boxes = layout(nodes, list(graph.edges()), rankdir)
+        frames = _frames(nodes, graph.graph["clusters"], boxes)
+        assert [f[4] for f in frames] == ["head (Sequential)", "core (Sequential)"]
+        for x0, y0, x1, y1, label in frames:
+            path = label.split(" ")[0]
+            for key, (x, y, w, h) in boxes.items():
+                inside = (nodes[key]["cluster"] or "").split("/")[:1] == ["head"] and (
+                    path == "head" or (nodes[key]["cluster"] or "").startswith("head/core"))
+                overlaps = x - w / 2 < x1 and x + w / 2 > x0 and y - h / 2 < y1 and y + h / 2 > y0
+                assert overlaps == inside, (rankdir, label, key)

@@ -60,6 +60,40 @@ def _size(label: str) -> tuple[float, float]:
     return _CHAR * max(len(line) for line in lines) + 2 * _PAD, _LINE * len(lines) + 2 * _PAD * 0.75
 
 
+def _middles(levels, nodes, widths) -> dict:
+    """The across-rank centre of every box. Without nested models each rank is centred on
+    its own. With them the boxes outside any nested model and those of each top-level nested
+    model get bands of their own, wide enough for every rank, so that no frame covers a box
+    of another rank."""
+    def band(key):
+        cluster = nodes[key]["cluster"]
+        return None if cluster is None else cluster.split("/")[0]
+
+    def spread(keys, centre):
+        total = sum(widths[k] for k in keys) + _GAP_ACROSS * (len(keys) - 1)
+        start, found = centre - total / 2, {}
+        for key in keys:
+            found[key] = start + widths[key] / 2
+            start += widths[key] + _GAP_ACROSS
+        return found, total
+
+    bands = list(dict.fromkeys(band(key) for key in nodes))  # in call order
+    if len(bands) == 1:
+        return {k: v for level in levels for k, v in spread(level, 0.0)[0].items()}
+    span = {b: max(spread([k for k in level if band(k) == b], 0.0)[1] for level in levels) for b in bands}
+    gap = _GAP_ACROSS + 0.8  # room for the frames' margins
+    left = -(sum(span.values()) + gap * (len(bands) - 1)) / 2
+    centre = {}
+    for b in bands:
+        centre[b] = left + span[b] / 2
+        left += span[b] + gap
+    middles = {}
+    for level in levels:
+        for b in bands:
+            middles.update(spread([k for k in level if band(k) == b], centre[b])[0])
+    return middles
+
+
 def layout(nodes, edges, rankdir="TB") -> dict:
     """``{id: (x, y, width, height)}`` in inches, ``y`` growing upwards; ranks run in
     ``rankdir`` (``"TB"``, ``"BT"``, ``"LR"``, ``"RL"``)."""
@@ -67,16 +101,14 @@ def layout(nodes, edges, rankdir="TB") -> dict:
     levels = _orders(nodes, edges, _ranks(nodes, edges))
     vertical = rankdir in ("TB", "BT")
     along, across = (1, 0) if vertical else (0, 1)  # which size runs along the ranks' direction
+    middles = _middles(levels, nodes, {key: size[across] for key, size in sizes.items()})
     boxes, position = {}, 0.0
     for level in levels:
         depth = max(sizes[k][along] for k in level)
-        widths = [sizes[k][across] for k in level]
-        start = -(sum(widths) + _GAP_ACROSS * (len(level) - 1)) / 2
-        for key, width in zip(level, widths):
-            middle = start + width / 2
+        for key in level:
+            middle = middles[key]
             x, y = (middle, -(position + depth / 2)) if vertical else (position + depth / 2, -middle)
             boxes[key] = (x, y, *sizes[key])
-            start += width + _GAP_ACROSS
         position += depth + _GAP_ALONG
     if rankdir == "BT":  # the ranks run upwards / leftwards: mirror
         boxes = {k: (x, -y, w, h) for k, (x, y, w, h) in boxes.items()}
@@ -100,7 +132,7 @@ def _frames(nodes, clusters, boxes) -> list:
     models that hold others."""
     depth = {path: path.count("/") for path in clusters}
     frames = []
-    for path in sorted(clusters, key=lambda p: -depth[p]):
+    for path in sorted(clusters, key=lambda p: depth[p]):  # outer frames first: inner ones are drawn over them
         members = [boxes[k] for k, a in nodes.items() if a["cluster"] and (a["cluster"] + "/").startswith(path + "/")]
         if not members:
             continue
