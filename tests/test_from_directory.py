@@ -152,6 +152,16 @@ def test_resizing_against_hand_computed_pixels(tmp_path):
     np.testing.assert_array_equal(first(crop_to_aspect_ratio=True), [[100, 200], [100, 200]])
     np.testing.assert_array_equal(first(crop_to_aspect_ratio=True, interpolation="nearest"),
                                   [[100, 200], [100, 200]])
+    # pad_to_aspect_ratio: a 4 x 4 canvas of zeros with the image in rows 1-2, then resized
+    data = image_dataset_from_directory(tmp_path, color_mode="grayscale", image_size=(4, 4), verbose=False,
+                                        pad_to_aspect_ratio=True, interpolation="nearest")
+    np.testing.assert_array_equal(data[0][0][0, ..., 0], [[0, 0, 0, 0], [0, 100, 200, 250], [0, 100, 200, 250],
+                                                          [0, 0, 0, 0]])
+    np.testing.assert_array_equal(first(pad_to_aspect_ratio=True, interpolation="nearest"), [[100, 250], [0, 0]])
+    channels_first = image_dataset_from_directory(tmp_path, image_size=(2, 2), data_format="channels_first",
+                                                  verbose=False)[0][0]
+    assert channels_first.shape == (1, 3, 2, 2) and channels_first.flags.c_contiguous
+    np.testing.assert_array_equal(channels_first[0, 1], [[71, 207], [71, 207]])
 
 
 def test_unreadable_files_are_left_out_with_a_warning_naming_them(tmp_path):
@@ -196,6 +206,8 @@ def test_argument_errors(tmp_path):
         (dict(labels=[0, 1]), "labels has 2 entries but .* holds 6 files"),
         (dict(labels="folders"), "labels must be 'inferred', None or a list"),
         (dict(label_mode="binary"), "label_mode='binary' needs exactly 2 classes, found 3"),
+        (dict(crop_to_aspect_ratio=True, pad_to_aspect_ratio=True), "only one of crop_to_aspect_ratio and pad"),
+        (dict(data_format="nhwc"), "data_format must be 'channels_last' or 'channels_first'"),
     ]
     for kwargs, message in cases:
         with pytest.raises(ValueError, match=message):

@@ -47,12 +47,19 @@ def crop_box(height: int, width: int, target_height: int, target_width: int) -> 
     return left, top, left + crop_width, top + crop_height
 
 
+def padded_size(height: int, width: int, target_height: int, target_width: int) -> tuple:
+    """``(height, width)`` of the smallest canvas of the target's aspect ratio holding the image
+    (``pad_to_aspect_ratio=True``): the image sits in its centre, the rest is 0."""
+    return (max(height, int(width * target_height / target_width)),
+            max(width, int(height * target_width / target_height)))
+
+
 def load_image(path, image_size=(256, 256), color_mode="rgb", interpolation="bilinear",
-               crop_to_aspect_ratio=False) -> np.ndarray:
+               crop_to_aspect_ratio=False, pad_to_aspect_ratio=False) -> np.ndarray:
     """One image file as ``float32`` ``(height, width, channels)``, resized to ``image_size``
     (``(height, width)``); ``crop_to_aspect_ratio`` first crops the centre to the target's
-    aspect ratio so nothing is stretched. Raises ValueError naming ``path`` if it cannot be
-    decoded."""
+    aspect ratio, ``pad_to_aspect_ratio`` pads the image with zeros to it, so that nothing is
+    stretched. Raises ValueError naming ``path`` if it cannot be decoded."""
     Image = _pillow()
     mode = _COLOR_MODES[color_mode][0]
     height, width = image_size
@@ -61,6 +68,11 @@ def load_image(path, image_size=(256, 256), color_mode="rgb", interpolation="bil
             image = image.convert(mode)  # decodes the pixels (the first frame of an animation)
             resample = getattr(Image.Resampling, _INTERPOLATIONS[interpolation])
             box = crop_box(image.height, image.width, height, width) if crop_to_aspect_ratio else None
+            if pad_to_aspect_ratio:
+                canvas_height, canvas_width = padded_size(image.height, image.width, height, width)
+                canvas = Image.new(mode, (canvas_width, canvas_height))  # zeros
+                canvas.paste(image, ((canvas_width - image.width) // 2, (canvas_height - image.height) // 2))
+                image = canvas
             if (image.width, image.height) != (width, height) or box not in (None, (0, 0, width, height)):
                 image = image.resize((width, height), resample=resample, box=box)
             array = np.asarray(image, dtype=np.float32)
@@ -88,27 +100,35 @@ class ImageDataset(FileDataset):
     ``(batch, height, width, channels)``. See ``image_dataset_from_directory``."""
 
     def __init__(self, paths, labels, class_names, label_mode, batch_size, shuffle, seed, image_size, color_mode,
-                 interpolation, crop_to_aspect_ratio, skipped_files=()) -> None:
+                 interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio=False, data_format="channels_last",
+                 skipped_files=()) -> None:
         super().__init__(paths, labels, class_names, label_mode, batch_size, shuffle, seed)
         self.image_size = tuple(image_size)
         self.color_mode = color_mode
         self.interpolation = interpolation
         self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
+        self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
+        self.data_format = data_format
         self.skipped_files = list(skipped_files)
 
     def load(self, path: str) -> np.ndarray:
-        return load_image(path, self.image_size, self.color_mode, self.interpolation, self.crop_to_aspect_ratio)
+        return load_image(path, self.image_size, self.color_mode, self.interpolation, self.crop_to_aspect_ratio,
+                          self.pad_to_aspect_ratio)
 
     def stack(self, items: list) -> np.ndarray:
         if not items:
-            return np.zeros((0, *self.image_size, _COLOR_MODES[self.color_mode][1]), dtype=np.float32)
-        return np.stack(items)
+            batch = np.zeros((0, *self.image_size, _COLOR_MODES[self.color_mode][1]), dtype=np.float32)
+        else:
+            batch = np.stack(items)
+        # channels_first: (batch, channels, height, width), contiguous
+        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2)) if self.data_format == "channels_first" else batch
 
 
 def image_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None,
                                  color_mode="rgb", batch_size=32, image_size=(256, 256), shuffle=True, seed=None,
                                  validation_split=None, subset=None, interpolation="bilinear", follow_links=False,
-                                 crop_to_aspect_ratio=False, verbose=True):
+                                 crop_to_aspect_ratio=False, pad_to_aspect_ratio=False, data_format=None,
+                                 verbose=True):
     """Images in ``directory`` as an ``ImageDataset`` (a ``numnet.utils.PyDataset``) of
     ``(images, labels)`` batches, with Keras's arguments::
 
@@ -122,7 +142,9 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     ``"grayscale"`` (1) or ``"rgba"`` (4). ``image_size``: ``(height, width)`` every image is
     resized to, with ``interpolation`` (``"bilinear"``, ``"nearest"``, ``"bicubic"``,
     ``"area"``, ``"lanczos3"``, ``"hamming"``); ``crop_to_aspect_ratio`` crops the centre
-    first. ``batch_size=None`` gives single images. ``subset="both"`` returns
+    first, ``pad_to_aspect_ratio`` pads with zeros instead. ``data_format``:
+    ``"channels_last"`` (the default) or ``"channels_first"`` (``(batch, channels, height,
+    width)``). ``batch_size=None`` gives single images. ``subset="both"`` returns
     ``(training, validation)``. ``verbose`` prints how many files were found.
     """
     what = "image_dataset_from_directory"
@@ -134,6 +156,11 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if (not isinstance(image_size, (list, tuple)) or len(image_size) != 2
             or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in image_size)):
         raise ValueError(f"{what}: image_size must be (height, width), two positive integers, got {image_size!r:.40}.")
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        raise ValueError(f"{what}: give only one of crop_to_aspect_ratio and pad_to_aspect_ratio.")
+    data_format = "channels_last" if data_format is None else data_format
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"{what}: data_format must be 'channels_last' or 'channels_first', got {data_format!r:.40}.")
     if labels is None or label_mode is None:
         labels, label_mode = None, None
     paths, found, names = index_directory(what, directory, labels, IMAGE_FORMATS, class_names, follow_links)
@@ -150,7 +177,8 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if verbose:
         print(f"Found {len(paths)} files" + ("." if names is None else f" belonging to {len(names)} classes."))
     datasets = [ImageDataset(part_paths, part_labels, names, label_mode, batch_size, shuffle, seed, image_size,
-                             color_mode, interpolation, crop_to_aspect_ratio, skipped)
+                             color_mode, interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio, data_format,
+                             skipped)
                 for part_paths, part_labels in shuffled_split(paths, found, shuffle, seed, validation_split, subset)]
     if verbose and validation_split is not None:
         for dataset, name in zip(datasets, ["training", "validation"] if subset == "both" else [subset]):
