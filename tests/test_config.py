@@ -286,3 +286,34 @@ def test_docs_model_config_examples_run():
     assert len(blocks) == 3
     for index, code in enumerate(blocks):
         exec(compile(code, f"docs/model_config.md example {index + 1}", "exec"), {"__name__": f"doc_{index}"})
+
+
+def test_custom_layers_in_a_config(monkeypatch):
+    from numnet import saving
+
+    monkeypatch.setattr(saving, "_CUSTOM_LAYERS", dict(saving._CUSTOM_LAYERS))   # registered for this test only
+
+    @numnet.register_layer(name="ConfigTestScale")
+    class Scale(numnet.Layer):
+        def __init__(self, factor=2.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor}
+
+    x = Input((3,))
+    model = Model(x, Dense(1)(Scale(3.0, name="scale")(x)))
+    text = model.to_json()
+    twin = model_from_json(text)
+    assert type(twin.get_layer("scale")) is Scale and twin.get_layer("scale").factor == 3.0
+    del saving._CUSTOM_LAYERS["ConfigTestScale"]                 # another process: the class is not registered
+    with pytest.raises(ValueError, match="has class 'ConfigTestScale', which is neither a numnet layer nor registered"):
+        model_from_json(text)
+    twin = model_from_json(text, custom_objects={"ConfigTestScale": Scale})
+    assert twin.get_layer("scale").factor == 3.0
+    with pytest.raises(TypeError, match=r"custom_objects\['ConfigTestScale'\] must be a numnet Layer subclass"):
+        model_from_json(text, custom_objects={"ConfigTestScale": len})

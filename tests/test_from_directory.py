@@ -305,3 +305,10 @@ def test_docs_data_from_folders_example_runs():
     path = os.path.join(ROOT, "docs", "data_from_folders.md")
     (code,) = re.findall(r"```python\n(.*?)```", open(path, encoding="utf-8").read(), flags=re.S)
     exec(compile(code, "docs/data_from_folders.md", "exec"), {"__name__": "doc_folders"})
+
+
+def test_without_pillow_the_error_says_what_to_install(tmp_path, monkeypatch):
+    root = _image_tree(tmp_path, classes=("a",), per_class=1)
+    monkeypatch.setitem(__import__("sys").modules, "PIL", None)   # as if Pillow were not installed
+    with pytest.raises(ImportError, match=r"needs the optional 'Pillow' package: pip install numnet\[images\]"):
+        image_dataset_from_directory(root, verbose=False)

@@ -147,3 +147,17 @@ def test_frames_of_nested_models_cover_no_other_box():
                     path == "head" or (nodes[key]["cluster"] or "").startswith("head/core"))
                 overlaps = x - w / 2 < x1 and x + w / 2 > x0 and y - h / 2 < y1 and y + h / 2 > y0
                 assert overlaps == inside, (rankdir, label, key)
+
+
+def test_without_the_plot_extra_the_errors_say_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    model = Sequential([Input((3,)), Dense(2)])
+    monkeypatch.setitem(sys.modules, "networkx", None)           # as if networkx were not installed
+    with pytest.raises(ImportError, match=r"'networkx' package: pip install numnet\[plot\]"):
+        model_to_graph(model)
+    for name in ["matplotlib"] + [m for m in sys.modules if m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(ImportError, match=r"'matplotlib' package: pip install numnet\[plot\]"):
+        plot_model(model, to_file=tmp_path / "m.png")
+    assert model_to_dot(model).startswith('digraph "')           # DOT text needs neither
