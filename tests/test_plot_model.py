@@ -161,3 +161,21 @@ def test_without_the_plot_extra_the_errors_say_what_to_install(tmp_path, monkeyp
     with pytest.raises(ImportError, match=r"'matplotlib' package: pip install numnet\[plot\]"):
         plot_model(model, to_file=tmp_path / "m.png")
     assert model_to_dot(model).startswith('digraph "')           # DOT text needs neither
+
+
+def test_a_skip_connection_is_routed_round_the_boxes_it_skips():
+    from numnet import Add
+    from numnet.utils._graph_layout import _place
+
+    x = Input((4,), name="x")
+    h = Dense(4, name="a")(x)
+    out = Add(name="add")([x, Dense(4, name="c")(Dense(4, name="b")(h))])   # x -> add spans 4 ranks
+    graph = model_to_graph(Model(x, out))
+    edges = list(graph.edges())
+    boxes, routes = _place(dict(graph.nodes(data=True)), edges, "TB")
+    (route,) = [r for (a, b), r in zip(edges, routes) if (a, b) == ("x", "add")]
+    assert len(route) == 3                                     # a stand-in in each of the 3 ranks between
+    for (px, py), skipped in zip(route, ["a", "b", "c"]):
+        x0, y0, w, h = boxes[skipped]
+        assert abs(py - y0) < 1e-9 and abs(px - x0) > w / 2    # same rank, beside the box, not through it
+    assert all(route == [] for (a, b), route in zip(edges, routes) if (a, b) != ("x", "add"))

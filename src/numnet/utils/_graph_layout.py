@@ -1,9 +1,11 @@
 """A layered drawing of a directed acyclic graph with matplotlib (``plot_model``'s picture).
 
 Sugiyama's scheme, small: (1) ranks: a box sits one rank below the lowest of the boxes it
-reads (the longest path from an input); (2) order within a rank: a few sweeps placing each
-box at the mean position of its neighbours in the rank before (the barycentre heuristic,
-which removes most crossings), keeping the boxes of one nested model side by side;
+reads (the longest path from an input), and an arrow that spans several ranks gets a thin
+stand-in in each rank between, so that it is routed round the boxes; (2) order within a
+rank: a few sweeps placing each box at the mean position of its neighbours in the rank
+before (the barycentre heuristic, which removes most crossings), keeping the boxes of one
+nested model side by side;
 (3) coordinates in inches from the boxes' text sizes; (4) boxes, arrows from border to
 border (repeated edges bent apart) and a frame around each expanded nested model.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 # on matplotlib's default font (DejaVu Sans) and rounded up so labels stay inside the boxes.
 _CHAR, _LINE, _PAD = 0.075, 0.18, 0.16
 _GAP_ALONG, _GAP_ACROSS, _MARGIN = 0.45, 0.3, 0.3
+_VIA = 0.12  # the width of the stand-in an edge has in each rank it crosses
 
 
 def _ranks(nodes, edges) -> dict:
@@ -94,14 +97,28 @@ def _middles(levels, nodes, widths) -> dict:
     return middles
 
 
-def layout(nodes, edges, rankdir="TB") -> dict:
-    """``{id: (x, y, width, height)}`` in inches, ``y`` growing upwards; ranks run in
-    ``rankdir`` (``"TB"``, ``"BT"``, ``"LR"``, ``"RL"``)."""
+def _place(nodes, edges, rankdir):
+    """``(boxes, routes)``: ``{id: (x, y, width, height)}`` of every box and, per edge, the
+    points it passes between its two boxes. An edge spanning several ranks runs through a
+    thin stand-in box in each rank it crosses (ordered with the others, so that it goes round
+    the boxes, not through them)."""
+    rank = _ranks(nodes, edges)
+    placed = dict(nodes)
     sizes = {key: _size(attributes["label"]) for key, attributes in nodes.items()}
-    levels = _orders(nodes, edges, _ranks(nodes, edges))
+    chains, links = [], []
+    for index, (a, b) in enumerate(edges):
+        chain = [("via", index, r) for r in range(rank[a] + 1, rank[b])]
+        same = nodes[a]["cluster"] == nodes[b]["cluster"]
+        for key in chain:
+            placed[key] = {"cluster": nodes[a]["cluster"] if same else None}
+            rank[key], sizes[key] = key[2], (_VIA, _VIA)
+        path = [a, *chain, b]
+        links.extend(zip(path, path[1:]))
+        chains.append(chain)
+    levels = _orders(placed, links, rank)
     vertical = rankdir in ("TB", "BT")
     along, across = (1, 0) if vertical else (0, 1)  # which size runs along the ranks' direction
-    middles = _middles(levels, nodes, {key: size[across] for key, size in sizes.items()})
+    middles = _middles(levels, placed, {key: size[across] for key, size in sizes.items()})
     boxes, position = {}, 0.0
     for level in levels:
         depth = max(sizes[k][along] for k in level)
@@ -114,7 +131,14 @@ def layout(nodes, edges, rankdir="TB") -> dict:
         boxes = {k: (x, -y, w, h) for k, (x, y, w, h) in boxes.items()}
     elif rankdir == "RL":
         boxes = {k: (-x, y, w, h) for k, (x, y, w, h) in boxes.items()}
-    return boxes
+    routes = [[boxes[key][:2] for key in chain] for chain in chains]
+    return {key: boxes[key] for key in nodes}, routes
+
+
+def layout(nodes, edges, rankdir="TB") -> dict:
+    """``{id: (x, y, width, height)}`` in inches, ``y`` growing upwards; ranks run in
+    ``rankdir`` (``"TB"``, ``"BT"``, ``"LR"``, ``"RL"``)."""
+    return _place(nodes, edges, rankdir)[0]
 
 
 def _border(box, towards) -> tuple[float, float]:
@@ -153,12 +177,13 @@ def draw(nodes, edges, clusters, rankdir="TB"):
     except ImportError as exc:
         raise ImportError("plot_model needs the optional 'matplotlib' package: pip install numnet[plot] "
                           "(or pip install matplotlib).") from exc
-    boxes = layout(nodes, edges, rankdir)
+    boxes, routes = _place(nodes, edges, rankdir)
     frames = _frames(nodes, clusters, boxes)
-    left = min([x - w / 2 for x, _, w, _ in boxes.values()] + [f[0] for f in frames]) - _MARGIN
-    right = max([x + w / 2 for x, _, w, _ in boxes.values()] + [f[2] for f in frames]) + _MARGIN
-    bottom = min([y - h / 2 for _, y, _, h in boxes.values()] + [f[1] for f in frames]) - _MARGIN
-    top = max([y + h / 2 for _, y, _, h in boxes.values()] + [f[3] for f in frames]) + _MARGIN
+    via = [point for route in routes for point in route]
+    left = min([x - w / 2 for x, _, w, _ in boxes.values()] + [f[0] for f in frames] + [p[0] for p in via]) - _MARGIN
+    right = max([x + w / 2 for x, _, w, _ in boxes.values()] + [f[2] for f in frames] + [p[0] for p in via]) + _MARGIN
+    bottom = min([y - h / 2 for _, y, _, h in boxes.values()] + [f[1] for f in frames] + [p[1] for p in via]) - _MARGIN
+    top = max([y + h / 2 for _, y, _, h in boxes.values()] + [f[3] for f in frames] + [p[1] for p in via]) + _MARGIN
     figure = Figure(figsize=(right - left, top - bottom))
     FigureCanvasAgg(figure)
     axes = figure.add_axes((0, 0, 1, 1))
@@ -175,10 +200,14 @@ def draw(nodes, edges, clusters, rankdir="TB"):
                                       facecolor=colour, edgecolor="#33415c", linewidth=0.9))
         axes.text(x, y, nodes[key]["label"], ha="center", va="center", fontsize=9, linespacing=1.25)
     drawn: dict = {}
-    for a, b in edges:
+    for (a, b), route in zip(edges, routes):
         repeat = drawn[(a, b)] = drawn.get((a, b), -1) + 1  # a second arrow between the same boxes bends
-        start, end = _border(boxes[a], boxes[b][:2]), _border(boxes[b], boxes[a][:2])
-        axes.annotate("", xy=end, xytext=start,
+        points = [_border(boxes[a], (route or [boxes[b][:2]])[0]), *route]
+        points.append(_border(boxes[b], points[-1]))
+        if len(points) > 2:  # through the ranks it crosses, then the arrow into its box
+            axes.plot([p[0] for p in points[:-1]], [p[1] for p in points[:-1]], color="#33415c", linewidth=0.9)
+            repeat = 0
+        axes.annotate("", xy=points[-1], xytext=points[-2],
                       arrowprops=dict(arrowstyle="-|>", color="#33415c", linewidth=0.9, shrinkA=0, shrinkB=1,
                                       connectionstyle=f"arc3,rad={0.25 * repeat * (-1) ** repeat}"))
     return figure
