@@ -317,3 +317,29 @@ def test_custom_layers_in_a_config(monkeypatch):
     assert twin.get_layer("scale").factor == 3.0
     with pytest.raises(TypeError, match=r"custom_objects\['ConfigTestScale'\] must be a numnet Layer subclass"):
         model_from_json(text, custom_objects={"ConfigTestScale": len})
+
+
+def test_clone_with_call_function_inserts_layers():
+    from numnet import Activation
+
+    model = _graph()
+    calls = []
+
+    def wrap(layer, inputs, **kwargs):
+        calls.append((layer.name, kwargs))
+        out = layer(inputs, **kwargs)
+        if layer.name == "same":                                # a new layer after one call
+            return Activation("tanh", name="after_same")(out)
+        return out
+
+    clone = clone_model(model, call_function=wrap)
+    assert [name for name, _ in calls] == ["encode", "encode", "merge", "same", "encode", "inner"]
+    assert all(kwargs == {} for _, kwargs in calls)            # no call of this model fixed `training`
+    assert [l.name for l in clone.layers] == ["encode", "merge", "same", "after_same", "inner"]
+    assert clone.get_layer("same") is not model.get_layer("same")
+    out = clone.predict(_data(), verbose=0)["same"]
+    assert out.shape == (7, 1) and (np.abs(out) < np.tanh(1.0) + 1e-6).all()   # tanh of a sigmoid
+    with pytest.raises(ValueError, match="call_function applies to functional models; model 'inner' is a Sequential"):
+        clone_model(model.get_layer("inner"), call_function=wrap)
+    with pytest.raises(TypeError, match="call_function must be callable"):
+        clone_model(model, call_function="tanh")

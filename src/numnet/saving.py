@@ -706,12 +706,14 @@ def _model_header(meta: dict, where: str, need_rng: bool = True):
     return kind, dtype, name, rng
 
 
-def _rebuild(archive: _Archive | None, meta: dict, where: str, dtype, classes, sources, make_layer=None):
+def _rebuild(archive: _Archive | None, meta: dict, where: str, dtype, classes, sources, make_layer=None,
+             call_layer=None):
     """A model from a format-2 record (nested models recursively: their depth is their
     nesting, never the number of layers). ``archive`` None: a config, weights made afresh.
     ``make_layer(archive, record, index, where, dtype, classes, sources)`` makes each layer
     (``_make_layer`` by default; ``numnet.models.clone_model`` passes its own); nodes refer
-    to layers by the name in their record."""
+    to layers by the name in their record. ``call_layer(layer, inputs, training)`` makes each
+    call of a functional model (``clone_model``'s ``call_function``; ``layer(inputs)`` by default)."""
     from .layers.core import InputLayer
     from .models import Model, Sequential
 
@@ -760,7 +762,8 @@ def _rebuild(archive: _Archive | None, meta: dict, where: str, dtype, classes, s
             _require(refs, f"{what} ({layer_name!r}) reads no tensors; only Input layers may.")
             tensors = [_tensor_ref(produced, ref, what) for ref in refs]
             _require(as_list or len(tensors) == 1, f"{what} ({layer_name!r}) takes {len(tensors)} inputs as one.")
-            out = layer(tensors if as_list else tensors[0], training=training)
+            arg = tensors if as_list else tensors[0]
+            out = layer(arg, training=training) if call_layer is None else call_layer(layer, arg, training)
             if isinstance(out, dict):
                 out = list(out.values())
             produced.append(out if isinstance(out, list) else [out])
@@ -778,7 +781,8 @@ def _rebuild(archive: _Archive | None, meta: dict, where: str, dtype, classes, s
         model = Model(_structure(inputs, input_names, inputs_kind, where),
                       _structure(outputs, output_names, outputs_kind, where), dtype=own_dtype, name=name, seed=rng)
     used = {id(l) for l in model.layers} | {id(t.node.layer) for t in model.inputs}
-    _require(len(used) == len(ordered), f"{where}: some layers of the file are not connected to the outputs.")
+    _require(used >= {id(l) for l, _ in ordered},  # more only where call_layer added layers
+             f"{where}: some layers of the file are not connected to the outputs.")
     model.__dict__["_trainable"] = trainable  # each layer's own flag came with its config
     if archive is not None and own_dtype != dtype and where == archive.where:
         model.cast(dtype)

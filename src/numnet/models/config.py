@@ -77,11 +77,11 @@ def _classes(custom_objects) -> dict:
     return classes
 
 
-def _rebuild(config, custom_objects=None, make_layer=None):
+def _rebuild(config, custom_objects=None, make_layer=None, call_layer=None):
     """The model of a config record, through the loader of ``numnet.saving``; what it refuses
     is a ValueError naming the place in the config."""
     try:
-        return saving._rebuild(None, config, _WHERE, None, _classes(custom_objects), [], make_layer)
+        return saving._rebuild(None, config, _WHERE, None, _classes(custom_objects), [], make_layer, call_layer)
     except saving.ModelFileError as exc:
         raise ValueError(str(exc)) from None
 
@@ -134,7 +134,7 @@ def model_from_json(json_string, custom_objects=None):
 
 
 # --- clone_model -----------------------------------------------------------------------------
-def clone_model(model, input_tensors=None, clone_function=None, recursive: bool = False):
+def clone_model(model, input_tensors=None, clone_function=None, call_function=None, recursive: bool = False):
     """A new model of the same architecture with new weights (initialised afresh, as when the
     original was built), as Keras's ``clone_model``.
 
@@ -143,6 +143,9 @@ def clone_model(model, input_tensors=None, clone_function=None, recursive: bool 
     * ``clone_function(layer) -> layer``: makes each layer's counterpart (default: the layer
       rebuilt from its ``get_config()``). Returning the layer itself shares it (and its
       weights) with the original. Input layers are never passed to it.
+    * ``call_function(layer, inputs, **kwargs) -> outputs``: makes each call of a functional
+      model's layers on the clone's tensors (default: ``layer(inputs, **kwargs)``; ``kwargs``
+      holds ``training`` where the call fixed it). It may add layers before or after a call.
     * ``recursive``: nested Sequential / functional models are cloned with ``clone_model``
       and the same ``clone_function`` instead of being handed to it whole.
 
@@ -155,8 +158,13 @@ def clone_model(model, input_tensors=None, clone_function=None, recursive: bool 
 
     if not isinstance(model, Model):
         raise TypeError(f"clone_model expects a numnet Model, got {model!r:.80}.")
-    if clone_function is not None and not callable(clone_function):
-        raise TypeError(f"clone_model: clone_function must be callable, got {clone_function!r:.80}.")
+    for what, function in (("clone_function", clone_function), ("call_function", call_function)):
+        if function is not None and not callable(function):
+            raise TypeError(f"clone_model: {what} must be callable, got {function!r:.80}.")
+    if call_function is not None and (isinstance(model, Sequential) or is_subclassed(model)):
+        raise ValueError(f"clone_model: call_function applies to functional models; model {model.name!r} is "
+                         f"{'a Sequential' if isinstance(model, Sequential) else 'subclassed'} (rebuild it with "
+                         "the functional API to insert layers).")
     if is_subclassed(model):
         if input_tensors is not None or clone_function is not None:
             raise ValueError(f"clone_model: model {model.name!r} is subclassed ({type(model).__name__}); it is "
@@ -195,7 +203,11 @@ def clone_model(model, input_tensors=None, clone_function=None, recursive: bool 
             new = clone_layer(original, record, index, where)
         return new, record["class_name"]
 
-    return _rebuild(config, make_layer=make_layer)
+    call_layer = None
+    if call_function is not None:
+        def call_layer(layer, inputs, training):
+            return call_function(layer, inputs, **({} if training is None else {"training": training}))
+    return _rebuild(config, make_layer=make_layer, call_layer=call_layer)
 
 
 def _given_inputs(input_tensors, names: list) -> list:
