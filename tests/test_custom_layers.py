@@ -212,7 +212,7 @@ def test_add_weight_signatures():
 
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(initializer="zeros"), TypeError, "needs a shape"),
-    (dict(shape=(2,), regularizer="l2"), TypeError, "no regularizers"),
+    (dict(shape=(2,), regularizer="l3"), ValueError, "Unknown regularizer"),
     (dict(shape=(2,), name="a/b"), ValueError, "without '/'"),
     (dict(shape=(2,), bogus=1), TypeError, "unexpected arguments"),
 ])

@@ -270,7 +270,7 @@ class Optimizer:
         """
         from .ops import Variable
 
-        items = []
+        items, updated = [], []
         for pair in grads_and_vars:
             if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
                 raise TypeError(f"apply_gradients expects (gradient, variable) pairs, got {pair!r:.80}.")
@@ -289,8 +289,12 @@ class Optimizer:
                                  f"the variable {param.shape}.")
             key = getattr(variable, "path", None) or ("", variable.name)
             items.append((key, param, grad.astype(param.dtype, copy=False)))
+            updated.append(variable)
         if items:
             self.step(items)
+            from .training.penalty import constrain_variables
+
+            constrain_variables(updated)  # kernel_constraint= ...: after the update, as Keras
 
     def apply(self, layers) -> None:
         """One step over the gradients of every trainable layer in ``layers``."""

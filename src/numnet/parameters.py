@@ -45,6 +45,10 @@ class FlatParameters:
         self._leaves = leaves
         # The layers whose buffers (BatchNorm statistics) a step puts back when it fails.
         self.buffer_layers = [layer for layer in layers if layer.buffers]
+        from .training.penalty import Penalty
+
+        # Regularized / constrained weights (numnet.training.penalty), or None: decided per buffer.
+        self.penalty = Penalty.of(leaves)
         start = 0
         for (layer, name), size in zip(entries, sizes):
             shape = layer.params[name].shape

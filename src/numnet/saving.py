@@ -626,7 +626,9 @@ class _WeightSource:
             self.entries.append((name, trainable, array))
         self.position = 0
 
-    def __call__(self, name, shape, initializer="zeros", trainable=True):
+    def __call__(self, name, shape, initializer="zeros", trainable=True, regularizer=None, constraint=None):
+        from .layers import _penalties
+
         layer, where = self.layer, self.archive.where
         _require(self.position < len(self.entries),
                  f"{where}: layer {layer.name!r} creates weight {name!r}, which the file does not hold.")
@@ -643,6 +645,7 @@ class _WeightSource:
                  f"{where}: layer {layer.name!r} weight {name!r} is {dtype}, the model is {self.dtype}.")
         value = self.archive.array(array_name, f"layer {layer.name!r}")
         (layer.params if trainable else layer.buffers)[name] = value
+        _penalties.attach(layer, name, regularizer, constraint)  # the constructor's, or add_weight's own
         return value
 
     def finish(self) -> None:

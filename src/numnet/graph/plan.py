@@ -312,6 +312,10 @@ class Plan:
                 targets.append(slots[id(tensor)])
             fed_by_inputs = all(s in input_slot_set for s in sources)
             step_type = ModelStep if getattr(node.layer, "_is_model", False) else Step
+            if step_type is Step and getattr(node.layer, "activity_regularizer", None) is not None:
+                from .activity import ActivityStep  # decided here, once: other steps stay as they are
+
+                step_type = ActivityStep
             steps.append(step_type(node, sources, targets, fed_by_inputs))
         self.output_slots = [slots[id(t)] for t in self.outputs]
         self.n_slots = len(slots)

@@ -112,6 +112,10 @@ class MultiHeadAttention(Layer):
     error added to the value's when the key is the value) or three errors for three inputs.
     """
 
+    # kernel_regularizer= / bias_constraint= ... cover the four projections, as in Keras.
+    weight_groups = {"kernel": ("query_kernel", "key_kernel", "value_kernel", "output_kernel"),
+                     "bias": ("query_bias", "key_bias", "value_bias", "output_bias")}
+
     def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None, dropout: float = 0.0,
                  use_bias: bool = True, output_shape=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", seed=None, name: str | None = None, **kwargs) -> None:

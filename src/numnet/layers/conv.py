@@ -34,6 +34,8 @@ class Conv2D(ActivatedLayer):
     or as one step with the pool (see ``numnet.fusion``).
     """
 
+    weight_groups = {"kernel": ("kernel",), "bias": ("bias",)}  # kernel_regularizer=, bias_constraint=, ...
+
     def __init__(
         self,
         filters: int,

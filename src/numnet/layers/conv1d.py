@@ -50,6 +50,8 @@ class Conv1D(ActivatedLayer):
     between calls. Masks are not propagated (as in Keras).
     """
 
+    weight_groups = {"kernel": ("kernel",), "bias": ("bias",)}  # kernel_regularizer=, bias_constraint=, ...
+
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid", dilation_rate=1,
                  activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", name: str | None = None, **kwargs) -> None:

@@ -160,6 +160,8 @@ class Dense(ActivatedLayer):
     ``dL/dkernel = x^T d``, ``dL/dbias = sum_n d``, ``dL/dx = d kernel^T``.
     """
 
+    weight_groups = {"kernel": ("kernel",), "bias": ("bias",)}  # kernel_regularizer=, bias_constraint=, ...
+
     supports_masking = True
 
     def __init__(

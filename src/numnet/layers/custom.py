@@ -294,12 +294,13 @@ class _AddWeight:
 def _add_weight(layer, *args, **kwargs) -> LayerVariable:
     from .layer import Layer, weight_arguments
 
-    name, shape, initializer, trainable = weight_arguments(layer, args, kwargs)
+    name, shape, initializer, trainable, regularizer, constraint = weight_arguments(layer, args, kwargs)
     source = layer.__dict__.get("add_weight")
     if source is not None:
-        source(name, shape, initializer, trainable)
+        source(name, shape, initializer, trainable, regularizer=regularizer, constraint=constraint)
     else:
-        Layer.add_weight(layer, name, shape, initializer=initializer, trainable=trainable)
+        Layer.add_weight(layer, name, shape, initializer=initializer, trainable=trainable, regularizer=regularizer,
+                         constraint=constraint)
     return variable_for(layer, name)
 
 
@@ -641,15 +642,23 @@ def add_loss(layer, value) -> None:
 
 
 def losses_of(layer) -> list:
-    """``layer.losses``: the terms added during the layer's last forward pass, then its
-    callables' current values (for a model: over every leaf layer, then its own)."""
+    """``layer.losses``: the terms added during the layer's last forward pass (``add_loss``,
+    then the activity regularizer's), then its callables' current values (for a model: over
+    every leaf layer, then its own), then one term per regularized trainable weight (Tensors
+    on the tape when one records, so ``ops.sum(model.losses)`` has their gradient), as Keras."""
+    from ..training.penalty import Penalty
+
     found = []
     layers = [leaf for _, leaf in leaves_of(layer)] if getattr(layer, "_is_model", False) else [layer]
     for item in layers:
         found.extend(item.__dict__.get("_losses_seen", []))
+        found.extend(item.__dict__.get("_activity_losses", []))
         found.extend(wrap(as_array(fn())) for fn in item.__dict__.get("_callable_losses", []))
     if getattr(layer, "_is_model", False):
         found.extend(wrap(as_array(fn())) for fn in layer.__dict__.get("_callable_losses", []))
+    penalty = Penalty.of([(item.name, item) for item in layers])
+    if penalty is not None:
+        found.extend(penalty.terms())
     return found
 
 

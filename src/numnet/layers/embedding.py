@@ -25,6 +25,8 @@ class Embedding(Layer):
     ``"uniform"`` is Keras's ``RandomUniform(-0.05, 0.05)``.
     """
 
+    weight_groups = {"embeddings": ("embeddings",)}  # embeddings_regularizer=, embeddings_constraint=
+
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
                  mask_zero: bool = False, name: str | None = None, **kwargs) -> None:
         self.input_dim = seq.check_positive_int(input_dim, "input_dim", "Embedding")

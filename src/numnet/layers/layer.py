@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import initializers
 from ..random import make_generator
-from . import _validate
+from . import _penalties, _validate
 
 _name_counts: defaultdict[str, int] = defaultdict(int)
 
@@ -97,23 +97,21 @@ def _show(shape) -> str:
 
 
 def weight_arguments(layer, args, kwargs) -> tuple:
-    """``(name, shape, initializer, trainable)`` from either ``add_weight`` signature:
-    numnet's ``add_weight(name, shape, initializer="zeros", trainable=True)`` (the name
-    first, as the built-in layers call it) or Keras 3's ``add_weight(shape=None,
-    initializer=None, dtype=None, trainable=True, name=None)`` (the shape first or every
+    """``(name, shape, initializer, trainable, regularizer, constraint)`` from either
+    ``add_weight`` signature: numnet's ``add_weight(name, shape, initializer="zeros",
+    trainable=True, regularizer=None, constraint=None)`` (the name first, as the built-in
+    layers call it) or Keras 3's ``add_weight(shape=None, initializer=None, dtype=None,
+    trainable=True, autocast=True, regularizer=None, constraint=None, ..., name=None)`` (the shape first or every
     argument by keyword; the initializer defaults to ``"glorot_uniform"`` as in Keras, the
     name to ``"variable"``, ``"variable_1"``, ...)."""
     kwargs = dict(kwargs)
-    for unsupported in ("regularizer", "constraint"):
-        if kwargs.pop(unsupported, None) is not None:
-            raise TypeError(f"add_weight: numnet has no {unsupported}s; add the term with layer.add_loss instead.")
     kwargs.pop("autocast", None)
     kwargs.pop("aggregation", None)
     dtype = kwargs.pop("dtype", None)
     if dtype is not None and np.dtype(dtype).kind != "f":
         raise TypeError(f"add_weight: weights are floating point (the layer's dtype), got dtype={dtype!r}.")
     if args and isinstance(args[0], str):  # numnet's order
-        names = ("name", "shape", "initializer", "trainable")
+        names = ("name", "shape", "initializer", "trainable", "regularizer", "constraint")
         default_initializer = "zeros"
     else:
         names = ("shape", "initializer", "dtype", "trainable", "autocast", "regularizer", "constraint",
@@ -125,7 +123,8 @@ def weight_arguments(layer, args, kwargs) -> tuple:
         if key in kwargs:
             raise TypeError(f"add_weight got two values for {key!r}.")
         kwargs[key] = value
-    unknown = sorted(set(kwargs) - {"name", "shape", "initializer", "trainable", "dtype"})
+    unknown = sorted(set(kwargs) - {"name", "shape", "initializer", "trainable", "dtype", "regularizer",
+                                    "constraint"})
     if unknown:
         raise TypeError(f"add_weight got unexpected arguments {unknown}.")
     shape = kwargs.get("shape")
@@ -141,7 +140,8 @@ def weight_arguments(layer, args, kwargs) -> tuple:
     if not isinstance(name, str) or not name or "/" in name:
         raise ValueError(f"add_weight: the name must be a non-empty string without '/', got {name!r}.")
     initializer = kwargs.get("initializer")
-    return name, shape, default_initializer if initializer is None else initializer, bool(kwargs.get("trainable", True))
+    return (name, shape, default_initializer if initializer is None else initializer, bool(kwargs.get("trainable", True)),
+            kwargs.get("regularizer"), kwargs.get("constraint"))
 
 
 class Layer:
@@ -163,8 +163,12 @@ class Layer:
         if "build" in cls.__dict__ and not getattr(cls, "_is_model", False):
             cls.build = _marks_built(cls.__dict__["build"])
 
+    # Keras's weight arguments this class takes: prefix -> weight names (``kernel_regularizer``,
+    # ``kernel_constraint`` for the weight "kernel"; see layers/_penalties.py).
+    weight_groups: dict[str, tuple[str, ...]] = {}
+
     def __init__(self, name: str | None = None, trainable: bool = True, dtype=None, seed=None,
-                 input_shape=None) -> None:
+                 input_shape=None, activity_regularizer=None, **weight_options) -> None:
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"A layer name must be a non-empty string, got {name!r}.")
         owner = type(self).__name__
@@ -174,6 +178,7 @@ class Layer:
         if input_shape is not None:
             input_shape = _validate.shape(input_shape, "input_shape", owner)
         self.requested_input_shape = input_shape
+        _penalties.parse(self, activity_regularizer, weight_options)
         self.name = name or _unique_name(_snake_case(type(self).__name__))
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
@@ -248,11 +253,13 @@ class Layer:
         ``add_weight(name, shape, initializer="zeros", trainable=True)`` or Keras's
         ``add_weight(shape=..., initializer="glorot_uniform", trainable=True, name=...)``
         (see ``weight_arguments``). Returns the array (a call layer: its Variable)."""
-        name, shape, initializer, trainable = weight_arguments(self, args, kwargs)
+        name, shape, initializer, trainable, regularizer, constraint = weight_arguments(self, args, kwargs)
+        regularizer, constraint = _penalties.resolve(self, name, regularizer, constraint)
         if self._rng is None:
             self._rng = make_generator(self.seed)
         value = initializers.get(initializer)(shape, self._rng, self.dtype or np.float32)
         (self.params if trainable else self.buffers)[name] = value
+        _penalties.attach(self, name, regularizer, constraint)
         return value
 
     def grad_buffer(self, name: str):
@@ -496,13 +503,13 @@ class Layer:
     # --- configuration ---------------------------------------------------------------------
     def get_config(self) -> dict:
         """The constructor arguments that rebuild this layer (without its weights)."""
-        return {"name": self.name, "trainable": self.trainable}
+        return {"name": self.name, "trainable": self.trainable, **_penalties.config_entries(self)}
 
     @classmethod
     def from_config(cls, config: dict) -> "Layer":
         """Rebuild the layer from ``get_config()``; ``*_initializer`` entries are turned back
         into initializers."""
-        config = dict(config)
+        config = _penalties.from_config_entries(config, cls.__name__)
         for key in [k for k in config if k.endswith("_initializer")]:
             try:
                 config[key] = initializers.deserialize(config[key])

@@ -40,6 +40,8 @@ def _normalize_backward(d, x_hat, inv_std, axes):
 class _Normalization(Layer):
     """Shared: the ``axis`` argument, gamma / beta, and the config."""
 
+    weight_groups = {"gamma": ("gamma",), "beta": ("beta",)}  # gamma_regularizer=, beta_constraint=, ...
+
     def __init__(self, axis, epsilon, center, scale, beta_initializer, gamma_initializer, name, **kwargs):
         owner = type(self).__name__
         axes = list(axis) if isinstance(axis, (tuple, list)) else [axis]

@@ -64,6 +64,8 @@ class _Recurrent(Layer):
     ``[dL/dx, *dL/d(initial_state)]`` when ``initial_state`` was passed.
     """
 
+    weight_groups = {"kernel": ("kernel",), "recurrent": ("recurrent_kernel",), "bias": ("bias",)}
+
     _GATES = 1
     _STATES = 1
 

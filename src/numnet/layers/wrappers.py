@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _penalties
 from .layer import Layer, call_forward
 from .recurrent import _Recurrent
 
@@ -40,12 +41,13 @@ class _Wrapper(Layer):
         ``add_weight`` under their prefixed names."""
         outer = self
 
-        def add_weight(name, shape, initializer="zeros", trainable=True):
+        def add_weight(name, shape, initializer="zeros", trainable=True, regularizer=None, constraint=None):
             if "add_weight" in vars(outer):
                 value = outer.add_weight(prefix + name, shape, initializer, trainable)
                 (layer.params if trainable else layer.buffers)[name] = value
+                _penalties.attach(layer, name, regularizer, constraint)
                 return value
-            return Layer.add_weight(layer, name, shape, initializer, trainable)
+            return Layer.add_weight(layer, name, shape, initializer, trainable, regularizer, constraint)
 
         layer.dtype = self.dtype or np.float32
         layer.add_weight = add_weight
@@ -57,6 +59,9 @@ class _Wrapper(Layer):
     def _collect(self) -> None:
         self.params = {prefix + k: v for prefix, layer in self._inner() for k, v in layer.params.items()}
         self.buffers = {prefix + k: v for prefix, layer in self._inner() for k, v in layer.buffers.items()}
+        # The inner layers' regularizers and constraints, under the wrapper's names of their weights.
+        self.regularizers = {prefix + k: v for prefix, layer in self._inner() for k, v in layer.regularizers.items()}
+        self.constraints = {prefix + k: v for prefix, layer in self._inner() for k, v in layer.constraints.items()}
 
     def _push(self) -> None:
         for prefix, layer in self._inner():

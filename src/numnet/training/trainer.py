@@ -16,6 +16,7 @@ from . import loop
 from .compile import CompiledLoss, _check_optimizer_argument
 from .custom_loss import AddedLosses
 from .data import as_inputs, as_sample_weights, as_targets, cast_inputs
+from .penalty import penalty_for
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -115,12 +116,15 @@ class Trainer:
         x, y, sample_weight = data
         compiled = self._compiled
         flat = self.flat_parameters()
+        penalty = flat.penalty  # regularizers / constraints (None for a model without any)
         buffers = _buffers(flat)
         with AddedLosses(self) as added:  # add_loss terms of this forward (and the model's callables)
             outputs, run = self._plan.forward(x, training=True)
         masks = self._plan.output_masks(run)
         loss, per_output = compiled.batch_losses(y, outputs, sample_weight, masks)
         loss += added.value
+        if penalty is not None:
+            loss += penalty.value()
         if not np.isfinite(loss):
             _restore(buffers)
             raise NonFiniteLoss(loss)
@@ -130,6 +134,8 @@ class Trainer:
         del run
         flat.gather(gradient_pass)
         added.add_gradients()
+        if penalty is not None:
+            penalty.add_gradients()
         # A NaN / inf gradient, or one whose squares overflow (which would poison Adam's or
         # RMSprop's second moment for good), stops the step before it changes anything.
         # min and max: two passes without a temporary (NaN fails both comparisons), and no
@@ -139,6 +145,8 @@ class Trainer:
             _restore(buffers)
             raise NonFiniteLoss(loss, in_gradient=True)
         self.optimizer.step_flat(flat.layout, flat.params, flat.grads)
+        if penalty is not None:
+            penalty.constrain()
         compiled.update(y, outputs, loss, per_output, len(x[0]), masks=masks)
         return compiled.results()
 
@@ -153,6 +161,9 @@ class Trainer:
             outputs, run = self._plan.forward(x, training=False)
         masks = self._plan.output_masks(run)
         total, sums = added.value * len(x[0]), []
+        penalty = penalty_for(self)
+        if penalty is not None:  # the weight regularizers' terms count in evaluation too, as in Keras
+            total += penalty.value() * len(x[0])
         for output in compiled.outputs:
             if output.loss is None:
                 sums.append(None)
