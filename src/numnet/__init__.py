@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 from . import activation_functions, activations, initializers, loss_functions, losses, optimizers, schedules
+from . import constraints, regularizers
 from . import datasets, utils
 from .layers import (
     Attention,

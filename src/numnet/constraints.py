@@ -154,6 +154,8 @@ def get(identifier):
         return cls()
     if isinstance(identifier, dict):
         return deserialize(identifier)
+    if callable(identifier):  # a plain function w -> w (applied like a Constraint; not saved)
+        return identifier
     raise TypeError(f"A constraint must be None, a name, a dict or a numnet.constraints.Constraint, got "
                     f"{type(identifier).__name__}.")
 

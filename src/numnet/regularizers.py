@@ -146,10 +146,10 @@ def get(identifier):
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if isinstance(identifier, str):
+        if identifier in _CLASSES:  # the class with its own defaults (L1L2: 0 and 0)
+            return _CLASSES[identifier]()
         if identifier.lower() in _NAMES:
             return _NAMES[identifier.lower()]()
-        if identifier in _CLASSES:
-            return _CLASSES[identifier]()
         raise ValueError(f"Unknown regularizer {identifier!r}; expected one of {sorted(_NAMES)}, a "
                          "numnet.regularizers.Regularizer or a dict from regularizers.serialize.")
     if isinstance(identifier, dict):
