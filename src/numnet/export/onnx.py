@@ -200,6 +200,10 @@ def _layer_norm(g, layer, x):
     axes = list(layer._axes)  # axes of the batched tensor
     rank = len(layer.input_shape) + 1
     shape = layer._bshape[1:]
+    if getattr(layer, "rms_scaling", False):
+        from ..layers.normalization_extra import rms_to_onnx
+
+        return rms_to_onnx(g, layer, x, layer.params["gamma"].reshape(shape))
     trailing = axes == list(range(axes[0], rank))
     if g.opset >= 17 and trailing:
         normalized = tuple(layer.input_shape[a - 1] for a in axes)

@@ -1,6 +1,9 @@
 """numnet layers. Each layer computes ``forward``, ``backward`` and ``update`` on NumPy arrays."""
 
 from .activation import Activation
+from .activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from .noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
+from .normalization_extra import GroupNormalization, RMSNormalization, UnitNormalization
 from .attention import Attention, MultiHeadAttention
 from .conv1d import Conv1D
 from .embedding import Embedding, Masking
@@ -41,6 +44,19 @@ from .preprocessing import (  # raw data to model inputs (issue 17); the names o
 )
 
 __all__ = [
+    "ELU",
+    "GaussianDropout",
+    "GaussianNoise",
+    "GroupNormalization",
+    "LeakyReLU",
+    "PReLU",
+    "ReLU",
+    "RMSNormalization",
+    "Softmax",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "UnitNormalization",
     "Activation",
     "Add",
     "Attention",

@@ -229,7 +229,12 @@ class BatchNormalization(_Normalization):
 class LayerNormalization(_Normalization):
     """Normalises each sample over ``axis`` (default the last; an int or a list of axes),
     in training and inference alike: ``(n, ..., features)`` with mean and biased variance
-    over ``features``. ``gamma`` and ``beta`` have the shape of the normalised axes."""
+    over ``features``. ``gamma`` and ``beta`` have the shape of the normalised axes.
+
+    ``rms_scaling=True``: ``y = gamma * x / sqrt(mean(x ** 2) + epsilon)`` (RMS
+    normalisation, torch's ``RMSNorm``; ``center`` and ``scale`` are ignored: gamma, no beta).
+    Keras 3 deprecated its own flag, which divides by the variance instead; numnet computes
+    the RMS, as ``keras.layers.RMSNormalization`` does."""
 
     supports_masking = True
 
@@ -242,9 +247,14 @@ class LayerNormalization(_Normalization):
         beta_initializer="zeros",
         gamma_initializer="ones",
         name: str | None = None,
+        rms_scaling: bool = False,
         **kwargs,
     ) -> None:
+        rms_scaling = _validate.flag(rms_scaling, "rms_scaling", "LayerNormalization")
         super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer, name, **kwargs)
+        self.rms_scaling = rms_scaling
+        if rms_scaling:  # as Keras: gamma only
+            self.center, self.scale = False, True
 
     def build(self, input_shape) -> None:
         input_shape = tuple(input_shape)
@@ -255,7 +265,13 @@ class LayerNormalization(_Normalization):
 
     def forward(self, input, training=False):
         self._check(input)
-        self._x_hat, self._inv_std, _, _ = _normalize(input, self._axes, self.epsilon)
+        if self.rms_scaling:
+            from .normalization_extra import rms_forward
+
+            self._x_hat, self._inv_std = rms_forward(input, self._axes, self.epsilon)
+            self._rms_input = input
+        else:
+            self._x_hat, self._inv_std, _, _ = _normalize(input, self._axes, self.epsilon)
         self.output = self._affine(self._x_hat, input.dtype)
         return self.output
 
@@ -263,4 +279,14 @@ class LayerNormalization(_Normalization):
         d = self._affine_backward(output_error)
         if not self.needs_input_error:
             return None
+        if self.rms_scaling:
+            from .normalization_extra import rms_backward
+
+            return rms_backward(d, self._rms_input, self._inv_std, self._axes)
         return _normalize_backward(d, self._x_hat, self._inv_std, self._axes)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        if self.rms_scaling:
+            config.update(rms_scaling=True, center=True, scale=True)  # the arguments as given back
+        return config
