@@ -220,3 +220,55 @@ def test_group_normalization_refuses_another_channel_count():
     with pytest.raises(ValueError, match="was built for inputs of shape"):
         layer.forward(np.ones((2, 6)))
     np.testing.assert_array_equal(layer.params["gamma"], gamma)
+
+
+# --- a callable written with numnet.ops as activation= -------------------------------------------
+def scaled_swish(x):
+    from numnet import ops
+
+    return x * ops.sigmoid(1.5 * x)
+
+
+def test_a_callable_activation_computes_and_differentiates():
+    x = _x((4, 5))
+    layer = layers.Activation(scaled_swish)
+    np.testing.assert_allclose(layer.forward(x), x / (1 + np.exp(-1.5 * x)), rtol=1e-12)
+    assert layer.name == "scaled_swish"
+    assert check_layer(layer, x).passed(1e-6)
+    dense = layers.Dense(3, activation=scaled_swish)
+    assert check_layer(dense, x).passed(1e-6)
+    z = x @ dense.params["kernel"] + dense.params["bias"]
+    np.testing.assert_allclose(dense.forward(x), z / (1 + np.exp(-1.5 * z)), rtol=1e-6)
+
+
+def test_a_callable_activation_trains_under_an_outer_tape_too():
+    from numnet import ops, optimizers
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 3)), rng.normal(size=(16, 2))
+    models = []
+    for _ in range(2):
+        inputs = numnet.Input((3,))
+        models.append(numnet.Model(inputs, layers.Dense(2, activation=scaled_swish)(inputs), dtype="float64",
+                                   seed=4))
+    fit_model, tape_model = models
+    tape_model.set_weights(fit_model.get_weights())
+    fit_model.compile(optimizers.SGD(0.1), "mse")
+    fit_model.train_on_batch(x, y)
+    with numnet.GradientTape() as tape:
+        loss = ops.mean(ops.square(tape_model(ops.convert_to_tensor(x)) - y))
+    variables = tape_model.trainable_variables
+    optimizers.SGD(0.1).apply_gradients(zip(tape.gradient(loss, variables), variables))
+    for a, b in zip(fit_model.get_weights(), tape_model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_a_callable_activation_errors(tmp_path):
+    layer = layers.Activation(lambda x: np.tanh(np.asarray(x)))  # numpy, not numnet.ops: no derivative
+    with pytest.raises(TypeError, match="must map a numnet Tensor to a Tensor of the same shape"):
+        layer.forward(np.ones((2, 3)))
+    inputs = numnet.Input((3,))
+    model = numnet.Model(inputs, layers.Dense(2, activation=scaled_swish)(inputs))
+    with pytest.raises(TypeError, match="callable activation 'scaled_swish', which cannot be saved"):
+        model.save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import activation_functions
+from . import _callable_activation
 from .layer import Layer
 
 
@@ -18,6 +19,14 @@ class Activation(Layer):
     supports_masking = True
 
     def __init__(self, activation_function: str, name: str | None = None, **kwargs) -> None:
+        if _callable_activation.is_foreign_callable(activation_function):  # a callable written with numnet.ops
+            key = _callable_activation.name_of(activation_function)
+            super().__init__(name=name or key[len(_callable_activation.PREFIX):], **kwargs)
+            self.activation_name = key
+            self.default_name = name is None
+            self.activation, self.activation_derivative = _callable_activation.functions(activation_function)
+            self._derivative_from_output = self._in_place = None
+            return
         key = activation_functions.canonical_name(activation_function)
         super().__init__(name=name or activation_functions.canonical_name(activation_function), **kwargs)
         self.activation_name = key
@@ -54,4 +63,8 @@ class Activation(Layer):
         return error
 
     def get_config(self) -> dict:
+        if self.activation_name.startswith(_callable_activation.PREFIX):
+            raise TypeError(f"Layer {self.name!r} applies the callable activation {self.activation_name[9:]!r}, "
+                            "which cannot be saved: use a name or a numnet.activations function, or write a custom "
+                            "layer (register_layer).")
         return {**super().get_config(), "activation_function": self.activation_name}

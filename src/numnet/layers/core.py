@@ -103,8 +103,12 @@ def Input(shape, batch_size=None, dtype=None, name: str | None = None, sparse: b
 def resolve_activation(activation, owner: str) -> Activation | None:
     """``None`` / ``"linear"`` give no activation; a name or an ``Activation`` gives one,
     named after the layer ``owner`` that applies it."""
+    from . import _callable_activation
+
     if isinstance(activation, Activation):
         activation = activation.activation_name
+    if _callable_activation.is_foreign_callable(activation):  # written with numnet.ops: derivative by tape
+        return Activation(activation, name=f"{owner}_{_callable_activation.name_of(activation)[9:]}")
     if activation is None or activation_functions.canonical_name(activation) == "linear":
         return None
     return Activation(activation, name=f"{owner}_{activation_functions.canonical_name(activation)}")
@@ -147,6 +151,8 @@ class ActivatedLayer(Layer):
         return None if self.activation is None else self.activation.activation_name
 
     def get_config(self) -> dict:
+        if self.activation is not None:
+            self.activation.get_config()  # a callable activation refuses here: it cannot be saved
         return {**super().get_config(), "activation": self.output_activation or "linear"}
 
 
