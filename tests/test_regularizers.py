@@ -111,18 +111,21 @@ def test_training_loss_includes_the_penalty_and_its_gradient():
 
 def test_a_gradient_tape_step_with_model_losses_equals_fit():
     x, y = _data()
-    a = _model(kernel_regularizer=regularizers.L1L2(0.01, 0.03), bias_regularizer="l2")
+    a = _model(kernel_regularizer=regularizers.L1L2(0.01, 0.03), bias_regularizer="l2",
+               activity_regularizer=regularizers.L2(0.2))
     b = _model()
     b.set_weights(a.get_weights())
     a.compile(optimizers.SGD(0.2), "mse")
     a.train_on_batch(x, y)
     # the same step by hand: the tape sees ops.sum(model.losses)
-    c = _model(kernel_regularizer=regularizers.L1L2(0.01, 0.03), bias_regularizer="l2")
+    c = _model(kernel_regularizer=regularizers.L1L2(0.01, 0.03), bias_regularizer="l2",
+               activity_regularizer=regularizers.L2(0.2))
     c.set_weights(b.get_weights())
     optimizer = optimizers.SGD(0.2)
     with numnet.GradientTape() as tape:
         pred = c(ops.convert_to_tensor(x))
         loss = ops.mean(ops.square(pred - y)) + ops.sum(ops.stack(c.losses))
+    assert len(c.losses) == 3  # the activity term of this forward, then kernel and bias
     variables = c.trainable_variables
     optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     for wa, wc in zip(a.get_weights(), c.get_weights()):
@@ -327,3 +330,36 @@ def test_a_custom_regularizer_trains_and_needs_get_config_to_save(tmp_path):
 def test_layer_argument_errors(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+class WithRegularizedInner(layers.Layer):
+    """A call layer whose tracked Dense has an activity regularizer."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = Dense(3, activation="tanh", activity_regularizer=regularizers.L2(0.4), name="inner")
+
+    def call(self, x):
+        return ops.sum(self.inner(x), axis=-1, keepdims=True)
+
+
+def test_activity_regularizer_of_a_layer_inside_call():
+    x, _ = _data(5)
+    y = np.random.default_rng(1).normal(size=(5, 1))
+    inputs = numnet.Input((3,))
+    layer = WithRegularizedInner()
+    model = numnet.Model(inputs, layer(inputs), dtype="float64", seed=0)
+    model.compile(optimizers.SGD(0.3), "mse")
+    k, b = layer.inner.params["kernel"].copy(), layer.inner.params["bias"].copy()
+
+    def total(k, b):
+        h = np.tanh(x @ k + b)
+        return np.mean((h.sum(1, keepdims=True) - y) ** 2) + 0.4 * (h ** 2).sum() / 5
+
+    numeric = np.zeros_like(k)
+    for j in np.ndindex(k.shape):
+        d = np.zeros_like(k)
+        d[j] = 1e-6
+        numeric[j] = (total(k + d, b) - total(k - d, b)) / 2e-6
+    assert model.train_on_batch(x, y) == pytest.approx(total(k, b), rel=1e-12)
+    np.testing.assert_allclose((k - layer.inner.params["kernel"]) / 0.3, numeric, rtol=1e-5, atol=1e-9)

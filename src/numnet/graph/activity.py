@@ -5,11 +5,13 @@ layer is called (``batch_size``: the output's first axis). Here the plan decides
 when it is built, which steps need it (``Plan`` picks this class for them), so a model
 without activity regularizers runs its usual steps and pays nothing.
 
-* forward: the layer's forward, then, when a train / test step is collecting loss terms
-  (``numnet.layers.custom._state.collectors``), the term of every output is added there
-  (the logged loss and ``fit``'s loss include it) and kept for ``layer.losses``;
+* forward: the layer's forward, then the term of every output: added to the loss terms a
+  train / test step collects (``numnet.layers.custom._state.collectors``: the logged loss
+  and ``fit``'s loss include it) and kept for ``layer.losses`` (also in a forward that a
+  ``GradientTape`` records, so ``ops.sum(model.losses)`` shows it);
 * backward: ``regularizer.gradient(output) / batch_size`` is added to the output error
-  before the layer's own backward. It is not added to a pre-activation gradient: such a
+  before the layer's own backward. (So in a custom loop the term's gradient flows whether
+  or not the loss adds ``model.losses``; the term in ``model.losses`` is a constant there.) It is not added to a pre-activation gradient: such a
   step is never a fused softmax / sigmoid output, nor rewritten by a max-pool fusion (those
   take plain ``Step``s only).
 """
@@ -33,7 +35,7 @@ class ActivityStep(Step):
         from ..ops.tensor import wrap
 
         collectors = custom._state.collectors
-        if not collectors:  # predict, or a plain forward: nobody adds this term to a loss
+        if not collectors and not run.keep:  # predict: no loss and no backward wants the term
             return
         regularizer = self.layer.activity_regularizer
         total = 0.0

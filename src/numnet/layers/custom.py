@@ -727,7 +727,10 @@ def _layer_op(layer, inputs, training, kwargs):
     state = call_state.take(layer, before)  # this call's cache, apart from the layer's other calls
     single = not isinstance(out, (list, tuple))
     outs = [wrap(out)] if single else [wrap(o) for o in out]
+    regularized = getattr(layer, "activity_regularizer", None) is not None
     if not _tape._active:
+        if regularized:
+            _activity_terms(layer, outs)
         return outs[0] if single else outs
     keys = list(layer.params)
     variables = [variable_for(layer, k) for k in keys]
@@ -749,7 +752,30 @@ def _layer_op(layer, inputs, training, kwargs):
         return (*[None if d is None else np.asarray(d) for d in dx], *param_grads)
 
     _tape.record(backward, (*items, *variables), outs[0] if single else outs, name=layer.name, pass_needed=True)
+    if regularized:  # after the layer's op: the tape knows its outputs, so the term's gradient reaches it
+        _activity_terms(layer, outs)
     return outs[0] if single else outs
+
+
+def _activity_terms(layer, outs) -> None:
+    """``activity_regularizer(output) / batch_size`` of a built-in layer called on Tensors:
+    on the tape (after the op that made ``outs``, so its gradient flows back through the
+    layer), added to the enclosing call layer's losses when there is one, and kept for
+    ``layer.losses``."""
+    from .. import ops
+
+    regularizer = layer.activity_regularizer
+    terms = []
+    for out in outs:
+        if out.dtype.kind != "f":
+            continue
+        term = regularizer.tensor_value(out)
+        if out.ndim > 0 and out.shape[0]:
+            term = ops.multiply(term, 1.0 / out.shape[0])
+        terms.append(term)
+    layer.__dict__["_activity_losses"] = terms
+    if _state.recording:
+        _state.recording[-1].extend(terms)
 
 
 def _as_float(array, dtype):
