@@ -363,3 +363,14 @@ def test_activity_regularizer_of_a_layer_inside_call():
         numeric[j] = (total(k + d, b) - total(k - d, b)) / 2e-6
     assert model.train_on_batch(x, y) == pytest.approx(total(k, b), rel=1e-12)
     np.testing.assert_allclose((k - layer.inner.params["kernel"]) / 0.3, numeric, rtol=1e-5, atol=1e-9)
+
+
+def test_the_docs_example_runs():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "regularization.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/regularization.md", "exec"), {})
