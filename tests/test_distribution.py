@@ -67,6 +67,7 @@ def _close(got, want):
 
 @pytest.mark.parametrize("key", ["classifier_weights", "classifier_history", "classifier_evaluate",
                                  "classifier_predict", "classifier_lr", "regression_weights", "regression_history",
+                                 "regularized_weights", "regularized_history",
                                  "outputs_weights", "outputs_history", "outputs_evaluate", "tagger_weights",
                                  "tagger_history", "tagger_evaluate", "tagger_predict", "syncbn_weights",
                                  "syncbn_history", "binary_history", "binary_evaluate", "augmented_weights",

@@ -123,6 +123,26 @@ def regression() -> dict:
     }
 
 
+def regularized() -> dict:
+    """Weight regularizers and a constraint (added once to the reduced gradient, not once
+    per rank) and an activity regularizer (a mean over the batch, like the loss)."""
+    numnet.set_seed(9)
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(13, 5))
+    y = rng.integers(0, 3, size=13)
+    model = numnet.Sequential([
+        numnet.Input((5,)),
+        numnet.Dense(6, activation="tanh", kernel_regularizer=numnet.regularizers.L2(0.05),
+                     bias_regularizer=numnet.regularizers.L1(0.02), kernel_constraint=numnet.constraints.MaxNorm(0.8),
+                     activity_regularizer=numnet.regularizers.L1(0.01)),
+        numnet.Dense(3, activation="softmax", kernel_regularizer=numnet.regularizers.L1L2(0.01, 0.02)),
+    ], dtype="float64")
+    model.compile(numnet.optimizers.Adam(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=5, epochs=3, verbose=0)
+    return {"weights": np.concatenate([v.ravel() for v in model.get_weights()]),
+            "history": np.array([history.history[k] for k in sorted(history.history)])}
+
+
 def two_outputs() -> dict:
     """Losses that are not means over samples: ``reduction="sum"`` and ``ignore_class``
     (the share's weight then comes from the counts of every share), sample weights per
@@ -267,6 +287,7 @@ def failed_save(outdir: str) -> str:
 def run(outdir: str) -> dict:
     results = {f"classifier_{k}": v for k, v in classifier(outdir).items()}
     results.update({f"regression_{k}": v for k, v in regression().items()})
+    results.update({f"regularized_{k}": v for k, v in regularized().items()})
     results.update({f"bn_{k}": v for k, v in batchnorm().items()})
     results.update({f"outputs_{k}": v for k, v in two_outputs().items()})
     results.update({f"tagger_{k}": v for k, v in tagger().items()})

@@ -251,6 +251,9 @@ def train_step(dist, model, data) -> dict:
 
     loss = float(buffer[P])
     reduced = buffer[:P]
+    penalty = flat.penalty  # weight regularizers: the same weights, so the same term on every rank
+    if penalty is not None:
+        loss += penalty.value()
     if not np.isfinite(loss):
         _restore(saved)
         metrics.undo()
@@ -260,6 +263,8 @@ def train_step(dist, model, data) -> dict:
         metrics.undo()
         raise NonFiniteLoss(loss, in_gradient=True)
     np.copyto(grads, reduced)
+    if penalty is not None:  # after the Allreduce: added once, not once per rank
+        penalty.add_gradients()
     k = P + 1
     global_per_output = []
     for output in compiled.outputs:
@@ -273,6 +278,8 @@ def train_step(dist, model, data) -> dict:
             k += size
     metrics.finish(np.asarray(buffer[k:], dtype=np.float64))
     model.optimizer.step_flat(flat.layout, flat.params, grads)
+    if penalty is not None:
+        penalty.constrain()
     compiled.update(None, None, loss, global_per_output, N, update_metrics=False)
     return compiled.results()
 
