@@ -520,27 +520,35 @@ class GRU(_Recurrent):
         rk_zr, rk_h = np.ascontiguousarray(rk[:, : 2 * u]), np.ascontiguousarray(rk[:, 2 * u :])
         rbias = self._scaled(self.params["bias"][1]) if self.use_bias and self.reset_after else None
         gate, act = self._gate(), self.activation
+        if rbias is not None:  # z and r see input bias + recurrent bias: add it once, for all steps
+            xw[:, :, : 2 * u] += rbias[: 2 * u]
+            rbias_h = rbias[2 * u :]
         rec = np.empty_like(xw[0])
+        tmp = np.empty_like(hs[0])
         for k in range(t):
             a, hd = xw[k], self._recurrent_input(hs[k])
             if self.reset_after:
                 np.matmul(hd, rk, out=rec)
-                if rbias is not None:
-                    rec += rbias
                 a[:, : 2 * u] += rec[:, : 2 * u]
                 gate(a[:, : 2 * u])
-                rec_h[k] = rec[:, 2 * u :]
-                a[:, 2 * u :] += a[:, u : 2 * u] * rec_h[k]
+                if rbias is None:
+                    rec_h[k] = rec[:, 2 * u :]
+                else:
+                    np.add(rec[:, 2 * u :], rbias_h, out=rec_h[k])
+                np.multiply(a[:, u : 2 * u], rec_h[k], out=tmp)
+                a[:, 2 * u :] += tmp
             else:
                 a[:, : 2 * u] += hd @ rk_zr
                 gate(a[:, : 2 * u])
                 np.multiply(a[:, u : 2 * u], hd, out=rec_h[k])
                 a[:, 2 * u :] += rec_h[k] @ rk_h
             hh = seq.activate_(act, a[:, 2 * u :])
-            h = hs[k] - hh
+            h = hs[k + 1]  # h_prev + (1 - z) (hh - h_prev) = z h_prev + (1 - z) hh
+            np.subtract(hs[k], hh, out=h)
             h *= a[:, :u]
             h += hh
-            hs[k + 1] = h if mask is None else np.where(mask[k], h, hs[k])
+            if mask is not None:
+                np.copyto(h, hs[k], where=~mask[k])
         self._acts, self._hs, self._rec_h = xw, hs, rec_h
         return [hs[t]]
 
