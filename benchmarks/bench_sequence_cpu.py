@@ -87,6 +87,7 @@ def main(argv=None) -> int:
                 proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
                 for row, seconds in json.loads(proc.stdout.strip().splitlines()[-1]).items():
                     best.setdefault(row, {})[name] = min(seconds, best.get(row, {}).get(name, float("inf")))
+                    print(f"  {row} {name} {seconds:.3f} s", flush=True)  # progress, in case a later run fails
     lines = []
     for row, times in best.items():
         text = f"{row}: " + ", ".join(f"{k} {v:.3f} s" for k, v in times.items())
