@@ -43,6 +43,12 @@ e  LeNet-style CNN on 28x28x1: Conv 32 3x3 relu, MaxPool 2, Conv 64 3x3 relu, Ma
    Flatten, Dense 128 relu, Dense 10; batch 64, Adam; rows ``e-train`` (one epoch of
    ``--cnn-samples``, default 6,000, the first rows of the same data) and ``e-predict``
    (predict on the same samples, batch 1024)
+f  Embedding(5000, 64) -> LSTM(128) -> Dense(2) on integer sequences of length 80: rows
+   ``f-train`` (one epoch of 4,096 sequences, batch 64, Adam) and ``f-predict`` (batch 256)
+g  the same with GRU(128)
+h  Embedding(5000, 64) -> MultiHeadAttention(4 heads, key_dim 16) + residual ->
+   LayerNormalization -> GlobalAveragePooling1D -> Dense(2), length 64, batch 32
+   (``seq_numnet.py`` / ``seq_torch.py``; no floor or peers)
 m  peak memory of a numnet training run of (a), in a process of its own (``memory.py``)
 
 Data: ``x`` uniform in [0, 1) (float32, 60,000 x 784), ``y`` = argmax of a fixed random
@@ -83,9 +89,9 @@ sys.path.insert(0, HERE)
 
 import common  # noqa: E402
 
-ALL_CASES = "abcdem"
+ALL_CASES = "abcdefghm"
 PEERS = ("sklearn", "keras")
-SUPPORTS = {"sklearn": "abcd"}   # cases an implementation has; the others have all
+SUPPORTS = {"sklearn": "abcd", "floor": "abcde", "keras": "abcde"}   # cases an implementation has; the others have all
 REPO_SRC = os.path.normpath(os.path.join(HERE, os.pardir, "src"))
 
 
@@ -380,7 +386,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--case", default=ALL_CASES,
-                   help="comma-separated case letters among a,b,c,d,e,m (m = memory); default all")
+                   help="comma-separated case letters among a,b,c,d,e,f,g,h,m (m = memory); default all")
     p.add_argument("--repeats", type=int, default=3,
                    help="own-process rounds (and same-process turns); the best counts (default 3)")
     p.add_argument("--inner", type=int, default=1, help="timed runs inside each own-process process (default 1)")
@@ -446,8 +452,8 @@ def main(argv=None) -> int:
 
         return custom_dense.run(args)
     if args.profile:
-        if args.profile not in "abcde" or len(args.profile) != 1:
-            print(f"--profile takes one of a, b, c, d, e; got {args.profile!r}", file=sys.stderr)
+        if args.profile not in common.CASE_LETTERS or len(args.profile) != 1:
+            print(f"--profile takes one of {', '.join(common.CASE_LETTERS)}; got {args.profile!r}", file=sys.stderr)
             return 2
         return profile_case(args.profile, args, numnets)
 

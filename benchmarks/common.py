@@ -29,8 +29,9 @@ N_TEST = 10_000          # held-out samples for the accuracy column (rows after 
 WARMUP_SAMPLES = 2048    # each job first runs once, untimed, on this many samples
 LR, BETA_1, BETA_2, EPS = 1e-3, 0.9, 0.999, 1e-7
 
-CASE_LETTERS = "abcde"   # timed cases; "m" (memory) is separate
-ROWS = {"a": ["a"], "b": ["b"], "c": ["c"], "d": ["d"], "e": ["e-train", "e-predict"]}
+CASE_LETTERS = "abcdefgh"   # timed cases; "m" (memory) is separate
+ROWS = {"a": ["a"], "b": ["b"], "c": ["c"], "d": ["d"], "e": ["e-train", "e-predict"],
+        "f": ["f-train", "f-predict"], "g": ["g-train", "g-predict"], "h": ["h-train", "h-predict"]}
 MLP_BATCH = {"a": 128, "b": 32, "c": 1024, "d": 32}
 CNN_TRAIN_BATCH, PREDICT_BATCH = 64, 1024
 
@@ -43,7 +44,21 @@ TARGETS = {
     "d": [("torch", 1.0, 1.0)],
     "e-train": [("torch", 0.9, 1.0)],
     "e-predict": [("torch", 1.0, 1.0)],
+    "f-train": [("torch", 1.0, 1.0)],
+    "f-predict": [("torch", 1.0, 1.0)],
+    "g-train": [("torch", 1.0, 1.0)],
+    "g-predict": [("torch", 1.0, 1.0)],
+    "h-train": [("torch", 1.2, 1.2)],
+    "h-predict": [("torch", 1.0, 1.0)],
 }
+
+# The sequence cases (f: Embedding -> LSTM(128) -> Dense(2); g: the same with GRU(128);
+# h: Embedding -> MultiHeadAttention(4 heads, key_dim 16) + residual + LayerNormalization ->
+# GlobalAveragePooling1D -> Dense(2)): integer ids, one training epoch with Adam, then predict.
+SEQ_VOCAB, SEQ_EMBED, SEQ_UNITS, SEQ_HEADS, SEQ_KEY_DIM, SEQ_CLASSES = 5000, 64, 128, 4, 16, 2
+SEQ_LENGTH = {"f": 80, "g": 80, "h": 64}
+SEQ_BATCH = {"f": 64, "g": 64, "h": 32}
+SEQ_SAMPLES, SEQ_TEST, SEQ_PREDICT_BATCH = 4096, 1024, 256
 
 
 @dataclass
@@ -86,6 +101,20 @@ def make_data(n: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def make_sequences(n: int, length: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """``ids`` (n, length) int64 in [1, SEQ_VOCAB) and labels (n,) int64: 1 where the mean of a
+    random per-token score over the sequence is positive (a learnable, balanced task)."""
+    rng = np.random.default_rng(seed + length)
+    score = rng.standard_normal(SEQ_VOCAB)
+    ids = rng.integers(1, SEQ_VOCAB, size=(n, length))
+    return ids, (score[ids].mean(axis=1) > 0).astype(np.int64)
+
+
+def seq_samples(data: "Data") -> int:
+    """Sequences per epoch: SEQ_SAMPLES, fewer for a small run (``--quick``, the warm-up)."""
+    return min(SEQ_SAMPLES, max(len(data.x) // 8, 64))
+
+
 def load_data(samples: int, cnn_samples: int) -> Data:
     n_test = min(N_TEST, samples)
     x, y = make_data(samples + n_test)
@@ -108,6 +137,10 @@ def row_settings(row: str, samples: int, cnn_samples: int) -> dict:
         return {"n_samples": cnn_samples, "batch_size": CNN_TRAIN_BATCH, "kind": "train"}
     if row == "e-predict":
         return {"n_samples": cnn_samples, "batch_size": PREDICT_BATCH, "kind": "predict"}
+    if row[0] in SEQ_LENGTH:
+        case, kind = row.split("-")
+        return {"n_samples": min(SEQ_SAMPLES, max(samples // 8, 64)), "kind": kind, "length": SEQ_LENGTH[case],
+                "batch_size": SEQ_BATCH[case] if kind == "train" else SEQ_PREDICT_BATCH}
     raise ValueError(f"unknown row {row!r}")
 
 

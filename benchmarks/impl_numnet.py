@@ -84,4 +84,8 @@ def jobs(case: str, data: Data) -> dict[str, Job]:
         xi, yi = data.images(data.x[:n]), data.y[:n]
         return {"e-train": train_job(cnn, xi, yi, CNN_TRAIN_BATCH, data.images(data.x_test), data.y_test),
                 "e-predict": predict_job(cnn, xi, PREDICT_BATCH)}
+    if case in "fgh":  # the sequence cases: seq_numnet.py
+        import seq_numnet
+
+        return seq_numnet.jobs(case, data)
     return {}

@@ -122,4 +122,8 @@ def jobs(case: str, data: Data) -> dict[str, Job]:
         return {"e-train": train_job(cnn, xt, data.y[:n], CNN_TRAIN_BATCH, _nchw(data.images(data.x_test)),
                                      data.y_test),
                 "e-predict": predict_job(cnn, xt, PREDICT_BATCH)}
+    if case in "fgh":  # the sequence cases: seq_torch.py
+        import seq_torch
+
+        return seq_torch.jobs(case, data)
     return {}

@@ -8,7 +8,7 @@
     (1347, 10)
 """
 
-from .loaders import load_breast_cancer, load_digits, load_iris
+from .loaders import load_breast_cancer, load_co2, load_digits, load_iris
 from .utils import to_categorical, train_test_split
 
-__all__ = ["load_breast_cancer", "load_digits", "load_iris", "to_categorical", "train_test_split"]
+__all__ = ["load_breast_cancer", "load_co2", "load_digits", "load_iris", "to_categorical", "train_test_split"]

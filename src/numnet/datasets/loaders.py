@@ -58,3 +58,40 @@ def load_breast_cancer() -> tuple[np.ndarray, np.ndarray]:
     Features span very different scales: standardise them before training.
     """
     return _load("breast_cancer", 30)
+
+
+def load_co2(frequency: str = "monthly") -> tuple[np.ndarray, np.ndarray]:
+    """Atmospheric CO2 at Mauna Loa Observatory, Hawaii (Keeling & Whorf; weekly means of
+    continuous measurements, March 1958 - December 2001), in ppm by volume.
+
+    ``frequency="weekly"``: the file as it is, ``(dates, co2)`` with ``dates`` int64 of shape
+    ``(2284,)`` as ``YYYYMMDD`` (one Saturday each week) and ``co2`` float64 ``(2284,)``, NaN
+    for the 59 weeks without a measurement.
+
+    ``frequency="monthly"`` (default): ``dates`` int64 ``(526,)`` as ``YYYYMM`` (1958-03 to
+    2001-12) and ``co2`` float64 ``(526,)``, the mean of each month's measured weeks; the five
+    months with none (1958-06, 1958-10, 1964-02 to 1964-04) are interpolated linearly
+    between their neighbours. A rising trend (about 1.4 ppm a year) with a yearly cycle of
+    about 6 ppm peak to peak: a classic forecasting exercise (``examples/co2_forecast.py``).
+    """
+    if frequency not in ("monthly", "weekly"):
+        raise ValueError(f"load_co2 frequency must be 'monthly' or 'weekly', got {frequency!r}.")
+    with resources.files(__package__).joinpath("data", "co2_weekly.csv.gz").open("rb") as raw:
+        with gzip.open(raw, "rt", encoding="ascii") as text:
+            header = text.readline().strip()
+            table = np.genfromtxt(text, delimiter=",", dtype=np.float64, ndmin=2)  # "" -> NaN
+    if header != "date,co2" or table.shape != (2284, 2):
+        raise RuntimeError("The bundled data file co2_weekly.csv.gz is damaged: reinstall numnet.")
+    dates, co2 = table[:, 0].astype(np.int64), table[:, 1]
+    if frequency == "weekly":
+        return dates, np.ascontiguousarray(co2)
+    months, position = np.unique(dates // 100, return_inverse=True)
+    measured = ~np.isnan(co2)
+    counts = np.bincount(position[measured], minlength=len(months))
+    sums = np.bincount(position[measured], weights=co2[measured], minlength=len(months))
+    monthly = np.full(len(months), np.nan)
+    np.divide(sums, counts, out=monthly, where=counts > 0)
+    known = counts > 0
+    index = np.arange(len(months))
+    monthly[~known] = np.interp(index[~known], index[known], monthly[known])
+    return months, monthly

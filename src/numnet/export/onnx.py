@@ -50,6 +50,7 @@ class _Graph:
         self.nodes, self.initializers = [], []
         self.names: set[str] = set()
         self._consts: dict = {}
+        self.masked: dict[str, str] = {}  # tensors that carry a Keras mask -> the layer that made it
 
     def fresh(self, hint: str) -> str:
         name, i = hint, 1
@@ -223,10 +224,17 @@ def _layer_norm(g, layer, x):
     return _affine(g, layer, y, shape)
 
 
-def _convert(g: _Graph, layer, inputs: list[str]) -> str:
+def _convert(g: _Graph, layer, inputs: list[str], kwargs=None, shapes=None):
+    """The ONNX output name of one call of ``layer`` (a list for a layer returning several);
+    ``kwargs`` the call's fixed keyword arguments, ``shapes`` its input shapes (no batch axis)."""
     from .. import layers as L
+    from . import onnx_sequence
 
     x = inputs[0]
+    shapes = shapes if shapes is not None else [layer.input_shape]
+    sequence = onnx_sequence.convert(g, layer, inputs, kwargs or {}, shapes, _convert)
+    if sequence is not None:  # Embedding, recurrent, Conv1D, 1-D pools, attention... (onnx_sequence.py)
+        return sequence
     if isinstance(layer, L.Dense):
         return _dense(g, layer, x)
     if isinstance(layer, L.Activation):
@@ -270,20 +278,25 @@ def _convert(g: _Graph, layer, inputs: list[str]) -> str:
     )
 
 
-def _dims(tensor) -> list:
-    return [f"dim{i}" if d is None else d for i, d in enumerate(tensor.shape[1:], start=1)]
+def _dims(tensor, name: str) -> list:
+    # A variable axis (a time axis) is named per tensor: runtimes take equal names for equal sizes.
+    return [f"{name}_dim{i}" if d is None else d for i, d in enumerate(tensor.shape[1:], start=1)]
 
 
 def _emit(g: _Graph, model, input_names: list[str]) -> list[str]:
     """Add the nodes of every call in ``model``'s plan, its inputs named ``input_names``;
     returns the names of its outputs. A nested model's calls are inlined."""
+    from .onnx_sequence import follow_masks
+
     names = {id(t): n for t, n in zip(model.inputs, input_names)}
     for node in model._plan.nodes:
         inputs = [names[id(t)] for t in node.inputs]
         if getattr(node.layer, "_is_model", False):
             outputs = _emit(g, node.layer, inputs)
         else:
-            outputs = [_convert(g, node.layer, inputs)]
+            out = _convert(g, node.layer, inputs, node.kwargs, [tuple(t.shape[1:]) for t in node.inputs])
+            outputs = out if isinstance(out, list) else [out]
+            follow_masks(node, inputs, outputs, g.masked)
         for tensor, name in zip(node.outputs, outputs):
             names[id(tensor)] = name
     return [names[id(t)] for t in model.outputs]
@@ -308,14 +321,17 @@ def build_onnx_model(model, opset: int | None = None, dtype=None):
     names = []
     for tensor, name in zip(model.inputs, model.input_names):
         names.append(g.fresh(name))
-        graph_inputs.append(helper.make_tensor_value_info(names[-1], elem_type, ["batch", *_dims(tensor)]))
+        # Integer inputs (ids for an Embedding: Input(..., dtype="int64")) stay integers.
+        kind = helper.np_dtype_to_tensor_dtype(np.dtype(tensor.dtype)) if np.dtype(tensor.dtype).kind in "iu" \
+            else elem_type
+        graph_inputs.append(helper.make_tensor_value_info(names[-1], kind, ["batch", *_dims(tensor, names[-1])]))
     for name in model.output_names:
         g.names.add(name)
     results = _emit(g, model, names)
     graph_outputs = []
     for result, name, tensor in zip(results, model.output_names, model.outputs):
         g.op("Identity", [result], name, output=name)
-        graph_outputs.append(helper.make_tensor_value_info(name, elem_type, ["batch", *_dims(tensor)]))
+        graph_outputs.append(helper.make_tensor_value_info(name, elem_type, ["batch", *_dims(tensor, name)]))
 
     graph = helper.make_graph(g.nodes, model.name, graph_inputs, graph_outputs, initializer=g.initializers)
     opsets = [helper.make_opsetid("", opset)]

@@ -18,6 +18,7 @@ import numpy as np
 from .. import initializers
 from ..random import make_generator
 from . import _sequence as seq
+from ._attention_projection import project_all, project_all_backward
 from .layer import Layer
 
 _LARGE_NEGATIVE = 1e9
@@ -77,12 +78,14 @@ def combined_mask(layer, batch, tq, tk, query_mask=None, value_mask=None, key_ma
 
 def masked_softmax(scores, mask):
     """Softmax over the last axis with the scores replaced by ``-1e9`` where ``mask``
-    (broadcastable) is False."""
+    (broadcastable) is False. ``scores`` must be a fresh array: it is overwritten (the
+    callers' ``q k^T``), which saves two passes over the largest array of the layer."""
     if mask is not None:
         scores = np.where(mask, scores, -_LARGE_NEGATIVE)
-    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    e /= e.sum(axis=-1, keepdims=True)
-    return e
+    scores -= scores.max(axis=-1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores *= np.reciprocal(scores.sum(axis=-1, keepdims=True))  # one division per row
+    return scores
 
 
 def softmax_backward(p, dp, mask=None):
@@ -189,9 +192,12 @@ class MultiHeadAttention(Layer):
         b, tq, tk = query.shape[0], query.shape[1], value.shape[1]
         allowed = combined_mask(self, b, tq, tk, masks[0], masks[1], masks[2] if len(masks) == 3 else None,
                                 attention_mask, use_causal_mask)
-        q = self._project(query, "query") * (1.0 / math.sqrt(self.key_dim))
-        k = self._project(key, "key")
-        v = self._project(value, "value")
+        if len(arrays) == 2 and query is value:  # self-attention: one product (_attention_projection.py)
+            q, k, v = project_all(self, query, 1.0 / math.sqrt(self.key_dim))
+        else:
+            q = self._project(query, "query") * (1.0 / math.sqrt(self.key_dim))
+            k = self._project(key, "key")
+            v = self._project(value, "value")
         p = masked_softmax(q @ k.transpose(0, 1, 3, 2), None if allowed is None else allowed[:, None])
         drop = None
         if training and self.dropout > 0:
@@ -241,6 +247,8 @@ class MultiHeadAttention(Layer):
         dk = ds.transpose(0, 1, 3, 2) @ q  # q already carries the scale
         query, value = arrays[0], arrays[1]
         key = arrays[2] if len(arrays) == 3 else value
+        if len(arrays) == 2 and query is value:  # [dL/dquery, dL/dvalue + dL/dkey], as below
+            return list(project_all_backward(self, query, dq, dk, dv))
         d_query = self._project_backward(query, dq, "query")
         d_key = self._project_backward(key, dk, "key")
         d_value = self._project_backward(value, dv, "value")

@@ -7,7 +7,8 @@ contiguous column blocks (LSTM: i, f, c, o; GRU: z, r, h).
 How the work is split (the layers are as fast as the recurrence allows):
 
 * the input projection of every time step is one matrix product
-  ``XW = x @ kernel + bias`` done before the loop, time-major ``(time, batch, G*U)`` so each
+  ``XW = [x, 1] @ [kernel; bias] = x @ kernel + bias`` done before the loop (the column of
+  ones saves a pass over ``XW`` for the bias), time-major ``(time, batch, G*U)`` so each
   step reads one contiguous block;
 * each step does only the recurrent product ``h @ recurrent_kernel`` and the gates, in
   place in ``XW`` (which then holds the activated gates backward needs); with tanh /
@@ -18,7 +19,8 @@ How the work is split (the layers are as fast as the recurrence allows):
   does not depend on the recurrence (the activations' slopes times the other gates), then
   runs the loop in reverse, turning those factors in place into ``dL/d(pre-activations)``;
   the weight gradients are then each one product summed over time and batch
-  (``x^T dXW``, ``h_prev^T dREC``), and ``dL/dx = dXW @ kernel^T`` one more.
+  (``[x, 1]^T dXW`` gives the kernel's and the input bias's, ``h_prev^T dREC``), and
+  ``dL/dx = dXW @ kernel^T`` one more.
 
 Masks (``mask (batch, time)``, True = real step): at a masked step the state and the
 output of the previous step are carried over unchanged (Keras's semantics), so padding
@@ -163,9 +165,13 @@ class _Recurrent(Layer):
         states = [s.astype(dtype, copy=False) for s in states]
         self._given_initial_state = initial_state is not None
 
-        # Time-major, in processing order.
-        xs = x[:, ::-1] if self.go_backwards else x
-        xs = np.ascontiguousarray(xs.transpose(1, 0, 2), dtype=dtype)
+        # Time-major, in processing order; with a bias, one more input column of ones so that
+        # the input product adds the bias (and backward's kernel product sums its gradient).
+        xa = np.empty((t, n, f + self.use_bias), dtype=dtype)
+        xs = xa[:, :, :f]
+        np.copyto(xs, (x[:, ::-1] if self.go_backwards else x).transpose(1, 0, 2), casting="same_kind")
+        if self.use_bias:
+            xa[:, :, f] = 1
         if mask is not None:
             mask = mask[:, ::-1] if self.go_backwards else mask
             mask = np.ascontiguousarray(mask.T)[:, :, None]  # (time, batch, 1)
@@ -179,12 +185,11 @@ class _Recurrent(Layer):
         self._rdp = seq.dropout_mask(self._rng, (n, self.units), self.recurrent_dropout, dtype) if rdrop else None
         if self._dp is not None:
             xs *= self._dp
-        self._xs, self._mask, self._shape = xs, mask, (n, t, f)
-        scale = self._column_scale()
-        kernel = self.params["kernel"] if scale is None else self.params["kernel"] * scale.astype(dtype)
-        xw = (xs.reshape(t * n, f) @ kernel).reshape(t, n, -1)
+        self._xs, self._mask, self._shape = xa, mask, (n, t, f)
+        kernel = self.params["kernel"]
         if self.use_bias:
-            xw += self._input_bias() if scale is None else self._input_bias() * scale.astype(dtype)
+            kernel = np.concatenate([kernel, self._input_bias()[None]]).astype(dtype, copy=False)
+        xw = (xa.reshape(t * n, -1) @ self._scaled(kernel)).reshape(t, n, -1)
         with np.errstate(over="ignore"):  # exp overflowing to inf gives the right gate limit
             final = self._loop(xw, states, mask)  # subclasses store their caches on self
         if self.stateful:
@@ -261,9 +266,10 @@ class _Recurrent(Layer):
                 carry[0] += dy
         d_input, d_states = self._loop_backward(dys, carry)  # d_input: dL/dXW (time, batch, G*u)
         flat = d_input.reshape(t * n, -1)
-        self.grads["kernel"] = self._xs.reshape(t * n, f).T @ flat
+        grad = self._xs.reshape(t * n, -1).T @ flat  # the kernel's gradient, then the bias's (ones column)
+        self.grads["kernel"] = grad[:f]
         if self.use_bias:
-            self.grads["bias"] = self._bias_grad(flat)
+            self.grads["bias"] = self._bias_grad(flat, grad[f])
         if self.needs_input_error:
             dxs = (flat @ self.params["kernel"].T).reshape(t, n, f)
             if self._dp is not None:
@@ -274,8 +280,9 @@ class _Recurrent(Layer):
             dx = None
         return [dx, *d_states] if self._given_initial_state else dx
 
-    def _bias_grad(self, flat):
-        return np.ones(len(flat), dtype=flat.dtype) @ flat
+    def _bias_grad(self, flat, summed):
+        """The bias's gradient; ``summed`` is ``flat`` summed over time and batch (the input bias's)."""
+        return summed
 
     @staticmethod
     def _split(mask, t, *errors):
@@ -515,27 +522,35 @@ class GRU(_Recurrent):
         rk_zr, rk_h = np.ascontiguousarray(rk[:, : 2 * u]), np.ascontiguousarray(rk[:, 2 * u :])
         rbias = self._scaled(self.params["bias"][1]) if self.use_bias and self.reset_after else None
         gate, act = self._gate(), self.activation
+        if rbias is not None:  # z and r see input bias + recurrent bias: add it once, for all steps
+            xw[:, :, : 2 * u] += rbias[: 2 * u]
+            rbias_h = rbias[2 * u :]
         rec = np.empty_like(xw[0])
+        tmp = np.empty_like(hs[0])
         for k in range(t):
             a, hd = xw[k], self._recurrent_input(hs[k])
             if self.reset_after:
                 np.matmul(hd, rk, out=rec)
-                if rbias is not None:
-                    rec += rbias
                 a[:, : 2 * u] += rec[:, : 2 * u]
                 gate(a[:, : 2 * u])
-                rec_h[k] = rec[:, 2 * u :]
-                a[:, 2 * u :] += a[:, u : 2 * u] * rec_h[k]
+                if rbias is None:
+                    rec_h[k] = rec[:, 2 * u :]
+                else:
+                    np.add(rec[:, 2 * u :], rbias_h, out=rec_h[k])
+                np.multiply(a[:, u : 2 * u], rec_h[k], out=tmp)
+                a[:, 2 * u :] += tmp
             else:
                 a[:, : 2 * u] += hd @ rk_zr
                 gate(a[:, : 2 * u])
                 np.multiply(a[:, u : 2 * u], hd, out=rec_h[k])
                 a[:, 2 * u :] += rec_h[k] @ rk_h
             hh = seq.activate_(act, a[:, 2 * u :])
-            h = hs[k] - hh
+            h = hs[k + 1]  # h_prev + (1 - z) (hh - h_prev) = z h_prev + (1 - z) hh
+            np.subtract(hs[k], hh, out=h)
             h *= a[:, :u]
             h += hh
-            hs[k + 1] = h if mask is None else np.where(mask[k], h, hs[k])
+            if mask is not None:
+                np.copyto(h, hs[k], where=~mask[k])
         self._acts, self._hs, self._rec_h = xw, hs, rec_h
         return [hs[t]]
 
@@ -599,11 +614,10 @@ class GRU(_Recurrent):
             self.grads["recurrent_kernel"] = grad
         return d_pre, [dh]
 
-    def _bias_grad(self, flat):
-        ones = np.ones(len(flat), dtype=flat.dtype)
+    def _bias_grad(self, flat, summed):
         if not self.reset_after:
-            return ones @ flat
-        return np.stack([ones @ flat, ones @ self._d_rec.reshape(len(flat), -1)])
+            return summed
+        return np.stack([summed, np.ones(len(flat), dtype=flat.dtype) @ self._d_rec.reshape(len(flat), -1)])
 
     def get_config(self) -> dict:
         return {**super().get_config(), "reset_after": self.reset_after}
