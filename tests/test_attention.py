@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import numnet
 from numnet.layers import Attention, MultiHeadAttention
 from numnet.saving import _builtin_layers
 from seq_helpers import numeric_check
@@ -202,3 +203,38 @@ def test_config_round_trip(layer):
     config = layer.get_config()
     assert type(layer).from_config(config).get_config() == config
     assert _builtin_layers()[type(layer).__name__] is type(layer)
+
+
+def test_multi_head_attention_takes_keras_positional_call_and_returns_scores_in_a_graph():
+    """``mha(query, value)`` as Keras calls it (value was once taken for ``training``), and
+    ``return_attention_scores=True`` on symbolic tensors gives two tensors, the scores
+    (heads, T_query, T_value) rows summing to 1, equal to the eager call's."""
+    rng = np.random.default_rng(7)
+    query, value = numnet.Input((5, 8)), numnet.Input((7, 8))
+    mha = numnet.MultiHeadAttention(num_heads=2, key_dim=4, seed=1)
+    y, scores = mha(query, value, return_attention_scores=True)
+    assert y.shape == (None, 5, 8) and scores.shape == (None, 2, 5, 7)
+    model = numnet.Model([query, value], [y, scores])
+    a = rng.normal(size=(3, 5, 8)).astype(np.float32)
+    b = rng.normal(size=(3, 7, 8)).astype(np.float32)
+    out, got = model.predict([a, b], verbose=0)
+    eager_out, eager_scores = mha([a, b], return_attention_scores=True)
+    np.testing.assert_allclose(out, eager_out, rtol=1e-6)
+    np.testing.assert_allclose(got, eager_scores, rtol=1e-6)
+    np.testing.assert_allclose(got.sum(axis=-1), 1.0, rtol=1e-5)
+    keyed = numnet.MultiHeadAttention(num_heads=2, key_dim=4, seed=1)
+    key = numnet.Input((7, 8))
+    with_key = numnet.Model([query, value, key], keyed(query, value, key))  # key given positionally
+    keyed.set_weights(mha.get_weights())
+    np.testing.assert_allclose(with_key.predict([a, b, b], verbose=0), out, rtol=1e-6)
+
+
+def test_attention_returns_scores_in_a_graph():
+    query, value = numnet.Input((4, 6)), numnet.Input((9, 6))
+    out, scores = numnet.Attention()([query, value], return_attention_scores=True)
+    assert out.shape == (None, 4, 6) and scores.shape == (None, 4, 9)
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(2, 4, 6)), rng.normal(size=(2, 9, 6))
+    _, got = numnet.Model([query, value], [out, scores]).predict([a, b], verbose=0)
+    weights = np.exp(a @ b.transpose(0, 2, 1))
+    np.testing.assert_allclose(got, weights / weights.sum(-1, keepdims=True), rtol=1e-5)

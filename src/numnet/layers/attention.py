@@ -156,8 +156,18 @@ class MultiHeadAttention(Layer):
         if self.use_bias:
             self.add_weight("output_bias", (e,), self.bias_initializer)
 
+    def __call__(self, query, value=None, key=None, training=None, **kwargs):
+        """Keras's signature, ``mha(query, value, key=None, attention_mask=None, ...)``; the
+        list ``mha([query, value(, key)])`` works too."""
+        inputs = query if value is None else [query, value] + ([] if key is None else [key])
+        return super().__call__(inputs, training=training, **kwargs)
+
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], self.output_shape_arg or input_shape[0][-1])
+
+    def _symbolic_output_shape(self, shape, kwargs):
+        out = self.compute_output_shape(shape)  # with the scores: [output, (heads, T_query, T_value)]
+        return [out, (self.num_heads, shape[0][0], shape[1][0])] if kwargs.get("return_attention_scores") else out
 
     def compute_mask(self, input_mask):
         """The query's mask (Keras)."""
@@ -317,6 +327,10 @@ class Attention(Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], input_shape[1][-1])
+
+    def _symbolic_output_shape(self, shape, kwargs):
+        out = self.compute_output_shape(shape)  # with the scores: [output, (T_query, T_value)]
+        return [out, (shape[0][0], shape[1][0])] if kwargs.get("return_attention_scores") else out
 
     def compute_mask(self, input_mask):
         return None if input_mask is None else input_mask[0]

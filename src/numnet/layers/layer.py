@@ -369,7 +369,7 @@ class Layer:
             self.build_for(shape)
         else:
             self._check_call_shape(shape)
-        out_shape = self.compute_output_shape(shape)
+        out_shape = self._symbolic_output_shape(shape, kwargs)
         returns_list = isinstance(out_shape, list)
         out_shapes = out_shape if returns_list else [out_shape]
         dtype = self.dtype or np.dtype(np.float32)
@@ -385,6 +385,11 @@ class Layer:
             t.node = node
         self._inbound_nodes.append(node)
         return outputs if returns_list else outputs[0]
+
+    def _symbolic_output_shape(self, shape, kwargs):
+        """The output shape(s) of a symbolic call with these keyword arguments (a list when
+        the call returns several tensors, as attention with ``return_attention_scores``)."""
+        return self.compute_output_shape(shape)
 
     def _output_dtype(self, tensors, dtype):
         """The dtype of this layer's outputs (float layers compute in their own dtype)."""
