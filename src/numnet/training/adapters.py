@@ -155,6 +155,11 @@ class DatasetSource:
         for index, batch in zip(indices, raw):
             yield self.check(batch, index)
 
+    def build_model(self) -> None:
+        """Build an unbuilt model (a Sequential without an input shape) from batch 0."""
+        if self.num_batches != 0:
+            self.check(self._getitem(0), 0)
+
     def _getitem(self, index: int):
         try:
             return self.dataset[index]
@@ -180,11 +185,24 @@ class IteratorSource:
         self.check = BatchChecker(model, label, needs_targets, class_weight)
         self.count = 0  # batches read so far
         self.exhausted = False
+        self._peeked = []
+
+    def build_model(self) -> None:
+        """Build an unbuilt model from the first batch, which is kept for the first step."""
+        batch = next(self.take(1), None)
+        if batch is not None:
+            self.count -= 1
+            self._peeked.append(batch)
 
     def take(self, steps: int | None):
         """Up to ``steps`` (all, when None) further batches; sets ``exhausted`` when it runs dry."""
         taken = 0
         while steps is None or taken < steps:
+            if self._peeked:
+                self.count += 1
+                taken += 1
+                yield self._peeked.pop()
+                continue
             if self.exhausted:
                 return
             try:
@@ -228,8 +246,12 @@ def make_source(model, x, what: str, shuffle: bool = False, needs_targets: bool 
     says where it is used ("training", "validation", "evaluation", "prediction")."""
     label = f"the {what} data ({describe(x)})"
     if isinstance(x, PyDataset):
-        return DatasetSource(model, x, label, shuffle, needs_targets, class_weight)
-    return IteratorSource(model, x, label, needs_targets, class_weight)
+        source = DatasetSource(model, x, label, shuffle, needs_targets, class_weight)
+    else:
+        source = IteratorSource(model, x, label, needs_targets, class_weight)
+    if getattr(model, "_plan", None) is None:
+        source.build_model()
+    return source
 
 
 class EpochIterator:
