@@ -283,3 +283,16 @@ def test_progress_bar_runs_when_the_length_is_unknown(monkeypatch, capsys):
     trained(generator(x, y), epochs=1, verbose=1)
     out = capsys.readouterr()
     assert "Epoch 1/1" in out.out + out.err and "8batch" in (out.out + out.err).replace(" ", "")
+
+
+def test_the_examples_of_docs_data_md_run(capsys):
+    import os
+    import re
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "data.md")
+    blocks = re.findall(r"```python\n(.*?)```", open(path, encoding="utf-8").read(), flags=re.S)
+    assert blocks
+    for index, code in enumerate(blocks):
+        exec(compile(code, f"docs/data.md example {index + 1}", "exec"), {"__name__": f"data_md_{index}"})
+    printed = capsys.readouterr().out
+    assert printed.endswith("(128, 1)\n")
