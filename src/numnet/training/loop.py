@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import callbacks as callbacks_module
 from . import adapters, fit_data
+from .predict_source import predict_source
 from .data import as_inputs, as_sample_weights, as_targets, check_finite, check_positive_int
 from .guard import Snapshot, weights_finite
 from .progress import Progress
@@ -359,7 +360,7 @@ def predict(model, x, batch_size=32, verbose=0, callbacks=None, steps=None) -> l
         batch_size = check_positive_int("batch_size", batch_size)
     steps = adapters.check_steps("steps", steps)
     if adapters.is_source(x):
-        return _predict_source(model, x, verbose, callbacks, steps)
+        return predict_source(model, x, verbose, callbacks, steps)
     xs = as_inputs(model, x, check_values=False)
     if steps is not None and batch_size is not None:
         xs = [a[: steps * batch_size] for a in xs]  # the first `steps` batches (views)
@@ -388,28 +389,3 @@ def predict(model, x, batch_size=32, verbose=0, callbacks=None, steps=None) -> l
                 check_finite("x" if len(xs) == 1 else f"x[{model.input_names[i]!r}]", array)
     return results
 
-
-def _predict_source(model, x, verbose, callbacks, steps) -> list:
-    """``predict`` over a generator or ``PyDataset``: its batches' ``x`` (``y`` is ignored)."""
-    fit_data.require_steps(x, steps, "steps", "prediction")
-    epochs = adapters.EpochIterator(adapters.make_source(model, x, "prediction", needs_targets=False), steps)
-    hooks = _hooks(model, callbacks, {"batch_size": None, "samples": None, "steps": epochs.num_batches,
-                                      "verbose": verbose})
-    hooks.on_predict_begin({})
-    parts = []
-    batches = epochs.epoch()
-    try:
-        for batch, data in enumerate(batches):
-            if hooks.wants["predict"]:
-                hooks.on_predict_batch_begin(batch, {})
-            outs = model.predict_step(data)
-            if hooks.wants["predict"]:
-                hooks.on_predict_batch_end(batch, {"outputs": model.pack_outputs(outs)})
-            parts.append([np.array(out, copy=True) for out in outs])  # a step may reuse its output buffers
-    finally:
-        batches.close()
-        epochs.close()
-    hooks.on_predict_end({})
-    if not parts:
-        raise ValueError(f"{epochs.source.label[0].upper()}{epochs.source.label[1:]} gave no batch to predict.")
-    return [np.concatenate(columns) for columns in zip(*parts)]
