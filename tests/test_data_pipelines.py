@@ -296,3 +296,25 @@ def test_the_examples_of_docs_data_md_run(capsys):
         exec(compile(code, f"docs/data.md example {index + 1}", "exec"), {"__name__": f"data_md_{index}"})
     printed = capsys.readouterr().out
     assert printed.endswith("(128, 1)\n")
+
+
+def test_string_inputs_come_through_a_generator_as_through_arrays():
+    texts = ["good movie", "great film", "bad movie", "terrible film", "loved it", "hated it", "a great cast",
+             "a bad script"]
+    labels = np.array([1, 1, 0, 0, 1, 0, 1, 0])
+
+    def text_model():
+        numnet.set_seed(0)
+        vectorize = numnet.TextVectorization(max_tokens=20, output_sequence_length=4)
+        vectorize.adapt(texts)
+        x = Input(shape=(1,), dtype="string")
+        net = Model(x, Dense(1, activation="sigmoid")(numnet.GlobalAveragePooling1D()(
+            numnet.Embedding(20, 4)(vectorize(x)))))
+        net.compile("adam", "binary_crossentropy")
+        return net
+
+    by_arrays, by_generator = text_model(), text_model()
+    by_arrays.fit(np.array(texts)[:, None], labels, batch_size=4, shuffle=False, verbose=0)
+    by_generator.fit(iter([(np.array(texts[:4])[:, None], labels[:4]), (np.array(texts[4:])[:, None], labels[4:])]),
+                     verbose=0)
+    assert weights_equal(by_arrays.get_weights(), by_generator.get_weights())

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import as_inputs, as_sample_weights, as_targets
+from .data import as_inputs, as_sample_weights, as_targets, cast_inputs
 
 
 def split_batch(batch, where: str):
@@ -98,7 +98,7 @@ class BatchChecker:
         try:
             xs = as_inputs(model, x, "x")
             dtype = model.dtype
-            xs = [a.astype(dtype, copy=False) for a in xs]
+            xs = cast_inputs(xs, dtype)  # string inputs stay strings (a preprocessing layer reads them)
             if not self.needs_targets:
                 return (xs,)
             ys = as_targets(model, y, len(xs[0]), "y")
