@@ -6,6 +6,9 @@ divergence guard and progress display.
 * ``compile.py``: losses, weights and metrics per output, log names;
 * ``data.py``: checks of ``x`` / ``y`` / sample weights, structures of inputs and outputs;
 * ``loop.py``: ``fit`` / ``evaluate`` / ``predict`` over batches, callbacks;
+* ``adapters.py``: arrays, generators and ``PyDataset`` as batch sources, epochs and steps;
+  ``fit_data.py``: a fit's training and validation sources; ``batches.py``: checks of each
+  batch; ``prefetch.py``: worker threads / processes preparing batches in order;
 * ``guard.py``, ``progress.py``.
 """
 

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import callbacks as callbacks_module
+from . import adapters, fit_data
+from .predict_source import predict_source
 from .data import as_inputs, as_sample_weights, as_targets, check_finite, check_positive_int
 from .guard import Snapshot, weights_finite
 from .progress import Progress
@@ -56,28 +58,6 @@ def _batches(n: int, batch_size: int | None):
     step = n if batch_size is None else batch_size
     for start in range(0, n, max(step, 1)):
         yield slice(start, min(start + step, n))
-
-
-def _validation(model, validation_data, validation_split, xs, ys, weights, n):
-    """``(validation arrays or None, the training rows)``."""
-    train_index = np.arange(n)
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight).")
-        x_val = as_inputs(model, validation_data[0], "x_val")
-        y_val = as_targets(model, validation_data[1], len(x_val[0]), "y_val")
-        w_val = validation_data[2] if len(validation_data) == 3 else None
-        return (x_val, y_val, as_sample_weights(model, y_val, w_val, None)), train_index
-    if validation_split:
-        n_val = int(n * validation_split)
-        if n_val == 0 or n_val == n:
-            raise ValueError(f"validation_split={validation_split} of {n} samples leaves an empty split.")
-        permutation = model.rng.permutation(n)
-        held_out, train_index = np.sort(permutation[:n_val]), np.sort(permutation[n_val:])
-        val = ([a[held_out] for a in xs], [None if y is None else y[held_out] for y in ys],
-               _take_weights(weights, held_out))
-        return val, train_index
-    return None, train_index
 
 
 class _Interrupts:
@@ -136,7 +116,8 @@ def fit(model, x, y, **kwargs):
 
 
 def _fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0, validation_data=None,
-         callbacks=None, verbose=1, class_weight=None, sample_weight=None, interrupts=None):
+         callbacks=None, verbose=1, class_weight=None, sample_weight=None, interrupts=None, initial_epoch=0,
+         steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
     from .trainer import NonFiniteLoss
 
     model._require_compiled("fit")
@@ -145,24 +126,35 @@ def _fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.
     if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.integer, np.floating)) \
             or not 0 <= validation_split < 1:
         raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}.")
-    if x is None:
-        raise ValueError("fit needs training data: fit(x, y).")
-    xs = as_inputs(model, x)
-    n = len(xs[0])
-    ys = as_targets(model, y, n)
-    weights = as_sample_weights(model, ys, sample_weight, class_weight)
-    val, train_index = _validation(model, validation_data, validation_split, xs, ys, weights, n)
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) or initial_epoch < 0:
+        raise ValueError(f"initial_epoch must be a non-negative integer, got {initial_epoch!r:.80}.")
+    validation_freq = adapters.check_validation_freq(validation_freq)
+    validations = sum(adapters.should_validate(e, validation_freq) for e in range(initial_epoch, epochs))
+    train, val = None, None
+    try:
+        train, val, n_train = fit_data.training_data(
+            model, x, y, sample_weight, class_weight, batch_size, shuffle, validation_split, validation_data,
+            steps_per_epoch, validation_steps, validation_batch_size, validations)
+        return _epochs(model, train, val, n_train, epochs, initial_epoch, batch_size, validation_freq, callbacks,
+                       verbose, interrupts, NonFiniteLoss)
+    finally:
+        for source in (train, val):
+            if source is not None:
+                source.close()  # no prefetching worker outlives fit
 
+
+def _epochs(model, train, val, n_train, epochs, initial_epoch, batch_size, validation_freq, callbacks, verbose,
+            interrupts, NonFiniteLoss):
     compiled = model._compiled
-    n_train = len(train_index)
-    n_batches = -(-n_train // batch_size)
+    n_batches = train.num_batches  # None while a generator's length is unknown
     user_callbacks = list(callbacks or [])
     quiet_on_nan = any(isinstance(c, callbacks_module.TerminateOnNaN) for c in user_callbacks)
     history = callbacks_module.History()
     log_keys = list(compiled.log_keys)
     if val is not None:
         log_keys += [f"val_{key}" for key in log_keys]
-    params = {"epochs": epochs, "steps": n_batches, "batch_size": batch_size, "samples": n_train,
+    params = {"epochs": epochs, "steps": n_batches, "batch_size": batch_size if n_train is not None else None,
+              "samples": n_train,
               "verbose": verbose, "metrics": log_keys}
     for callback in user_callbacks:
         # A validation figure without validation data can never appear (other names may be
@@ -178,24 +170,22 @@ def _fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.
     progress = Progress(verbose, epochs, n_batches)
     model.history = history
     model.stop_training = False
-    dtype = model.dtype
-    contiguous = n_train == n  # no hold-out: plain slices are views, not copies
+    trained = 0  # batches trained in this fit
 
     hooks.on_train_begin({})
     snapshot = Snapshot(model)
     try:
-        for epoch in range(epochs):
+        for epoch in range(initial_epoch, epochs):
             hooks.on_epoch_begin(epoch, {})
+            n_batches = progress.n_batches = train.num_batches
             progress.begin_epoch(epoch)
-            if epoch:
+            if epoch > initial_epoch:
                 snapshot = Snapshot(model)
             compiled.reset()
-            order = model.rng.permutation(train_index) if shuffle else train_index
             logs = {}
             completed = 0
-            for batch, rows in enumerate(_batches(n_train, batch_size)):
-                index = rows if contiguous and not shuffle else order[rows]
-                data = (_take(xs, index, dtype), _take_targets(model, ys, index), _take_weights(weights, index))
+            batches = train.epoch()
+            for batch, data in enumerate(batches):
                 if hooks.wants_batches:
                     hooks.on_train_batch_begin(batch, {})
                 try:
@@ -228,7 +218,20 @@ def _fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.
                 progress.batch(compiled.results)
                 if model.stop_training:  # set by a callback during the epoch: stop after this batch
                     break
-            if completed == n_batches and not (weights_finite(model) and model.optimizer.state_finite()):
+            batches.close()  # an epoch left early stops its prefetching
+            trained += completed
+            cut = model.stop_training and (n_batches is None or completed < n_batches)
+            if not completed and not model.stop_training:
+                progress.close()
+                if not trained:
+                    raise ValueError(f"{train.source.label[0].upper()}{train.source.label[1:]} gave no batch: "
+                                     "there is nothing to train on.")
+                warnings.warn(adapters.RAN_OUT, stacklevel=5)  # a generator used up by the epochs before
+                model.stop_training = True
+                break
+            if train.ran_out:
+                warnings.warn(adapters.RAN_OUT, stacklevel=5)
+            if not cut and not (weights_finite(model) and model.optimizer.state_finite()):
                 # An update overflowed although its gradient was finite (a learning rate near the
                 # largest accepted, or an accumulator such as Adagrad's that grew over many steps).
                 snapshot.restore(model)
@@ -241,16 +244,16 @@ def _fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.
                 if verbose:
                     print(f"{message} Training stopped (TerminateOnNaN).")
                 model.stop_training = True
-                completed = 0  # the epoch did not complete: do not log it
-            if model.stop_training and completed < n_batches:  # stopped mid-epoch (TerminateOnNaN, a callback)
+                completed, cut = 0, True  # the epoch did not complete: do not log it
+            if cut:  # stopped mid-epoch (TerminateOnNaN, a callback)
                 progress.close()
                 if completed:
                     logs = compiled.results()
                     hooks.on_epoch_end(epoch, logs)
                 break
             logs = compiled.results()
-            if val is not None:
-                val_logs = evaluate_arrays(model, *val, batch_size=max(batch_size, 256))
+            if val is not None and adapters.should_validate(epoch, validation_freq):
+                val_logs = evaluate_batches(model, val)
                 logs.update((f"val_{k}", v) for k, v in val_logs.items())
             progress.end_epoch(epoch, logs)
             hooks.on_epoch_end(epoch, logs)
@@ -277,35 +280,59 @@ def evaluation(model):
         local.tracker = previous
 
 
-def evaluate_arrays(model, xs, ys, weights, batch_size, hooks=None) -> dict:
-    """The logs of ``test_step`` over every batch of validated arrays."""
-    n = len(xs[0])
+def evaluate_batches(model, epochs, hooks=None, require_batches: bool = False) -> dict:
+    """The logs of ``test_step`` over one epoch of ``epochs`` (an ``adapters.EpochIterator``)."""
     batched = hooks is not None and hooks.wants["test"]
+    batch = -1
     with evaluation(model) as figures:
         logs = figures.results()
-        for batch, rows in enumerate(_batches(n, inference_batch(model, batch_size))):
-            if batched:
-                hooks.on_test_batch_begin(batch, {})
-            logs = model.test_step((_take(xs, rows, model.dtype), _take_targets(model, ys, rows),
-                                    _take_weights(weights, rows)))
-            if batched:
-                hooks.on_test_batch_end(batch, dict(logs))
+        batches = epochs.epoch()
+        try:
+            for batch, data in enumerate(batches):
+                if batched:
+                    hooks.on_test_batch_begin(batch, {})
+                logs = model.test_step(data)
+                if batched:
+                    hooks.on_test_batch_end(batch, dict(logs))
+        finally:
+            batches.close()
+    if require_batches and batch < 0:
+        raise ValueError(f"{epochs.source.label[0].upper()}{epochs.source.label[1:]} gave no batch to evaluate.")
     return logs
+
+
+def evaluate_arrays(model, xs, ys, weights, batch_size, hooks=None) -> dict:
+    """The logs of ``test_step`` over every batch of validated arrays."""
+    source = adapters.ArraySource(model, xs, ys, weights, inference_batch(model, batch_size))
+    return evaluate_batches(model, adapters.EpochIterator(source), hooks)
 
 
 def _hooks(model, callbacks, params):
     return callbacks_module.CallbackList(list(callbacks or []), model, params)
 
 
-def evaluate(model, x, y, batch_size=32, sample_weight=None, verbose=0, callbacks=None) -> dict:
+def evaluate(model, x, y, batch_size=32, sample_weight=None, verbose=0, callbacks=None, steps=None) -> dict:
     model._require_compiled("evaluate")
     batch_size = check_positive_int("batch_size", batch_size)
-    xs = as_inputs(model, x)
-    ys = as_targets(model, y, len(xs[0]))
-    weights = as_sample_weights(model, ys, sample_weight, None)
-    hooks = _hooks(model, callbacks, {"batch_size": batch_size, "samples": len(xs[0]), "verbose": verbose})
+    steps = adapters.check_steps("steps", steps)
+    if adapters.is_source(x):
+        fit_data.refuse_arguments(x, y=y, sample_weight=sample_weight)
+        fit_data.require_steps(x, steps, "steps", "evaluation")
+        epochs, samples = adapters.EpochIterator(adapters.make_source(model, x, "evaluation"), steps), None
+    else:
+        xs = as_inputs(model, x)
+        ys = as_targets(model, y, len(xs[0]))
+        weights = as_sample_weights(model, ys, sample_weight, None)
+        # steps counts batches of batch_size; without it the batches may be larger (same figures).
+        size = batch_size if steps else inference_batch(model, batch_size)
+        epochs, samples = adapters.EpochIterator(adapters.ArraySource(model, xs, ys, weights, size), steps), len(xs[0])
+    hooks = _hooks(model, callbacks, {"batch_size": batch_size if samples else None, "samples": samples,
+                                      "steps": epochs.num_batches, "verbose": verbose})
     hooks.on_test_begin({})
-    logs = evaluate_arrays(model, xs, ys, weights, batch_size, hooks)
+    try:
+        logs = evaluate_batches(model, epochs, hooks, require_batches=True)
+    finally:
+        epochs.close()
     hooks.on_test_end(dict(logs))
     if verbose:
         print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
@@ -327,11 +354,16 @@ def inference_batch(model, batch_size: int) -> int:
     return max(1, min(batch_size, INFERENCE_ACTIVATION_BYTES // max(1, widest * itemsize)))
 
 
-def predict(model, x, batch_size=32, verbose=0, callbacks=None) -> list:
+def predict(model, x, batch_size=32, verbose=0, callbacks=None, steps=None) -> list:
     """The outputs (one array per output) for ``x``."""
     if batch_size is not None:
         batch_size = check_positive_int("batch_size", batch_size)
+    steps = adapters.check_steps("steps", steps)
+    if adapters.is_source(x):
+        return predict_source(model, x, verbose, callbacks, steps)
     xs = as_inputs(model, x, check_values=False)
+    if steps is not None and batch_size is not None:
+        xs = [a[: steps * batch_size] for a in xs]  # the first `steps` batches (views)
     n = len(xs[0])
     hooks = _hooks(model, callbacks, {"batch_size": batch_size, "samples": n, "verbose": verbose})
     hooks.on_predict_begin({})
@@ -356,3 +388,4 @@ def predict(model, x, batch_size=32, verbose=0, callbacks=None) -> list:
             for i, array in enumerate(xs):
                 check_finite("x" if len(xs) == 1 else f"x[{model.input_names[i]!r}]", array)
     return results
+

@@ -196,7 +196,8 @@ class Trainer:
 
     # --- the epoch loops -------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, class_weight=None, sample_weight=None):
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         """Train for ``epochs`` passes over ``(x, y)``; returns a ``History``.
 
         ``x``: an array ``(n_samples, *input_shape)``, a list (one per input) or a dict
@@ -204,6 +205,11 @@ class Trainer:
         for a sparse loss). ``validation_split`` holds out a shuffled fraction;
         ``validation_data`` is ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight)``.
         ``verbose``: 0 silent, 1 progress bar, 2 one line per epoch.
+
+        ``x`` may also be a generator / iterator of batches or a ``numnet.utils.PyDataset``
+        (``y`` and ``sample_weight`` then come in its batches), as may ``validation_data``;
+        ``initial_epoch``, ``steps_per_epoch``, ``validation_steps``, ``validation_batch_size``
+        and ``validation_freq`` (an int, or a list of epochs from 1) are Keras's (docs/data.md).
         """
         if _distribution.current is not None:  # rank 0's weights, optimizer and random state everywhere
             self._require_compiled("fit")
@@ -211,20 +217,22 @@ class Trainer:
         return loop.fit(self, x, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
                         validation_split=validation_split, validation_data=validation_data,
                         callbacks=callbacks, verbose=verbose, class_weight=class_weight,
-                        sample_weight=sample_weight)
+                        sample_weight=sample_weight, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                        validation_steps=validation_steps, validation_batch_size=validation_batch_size,
+                        validation_freq=validation_freq)
 
     def evaluate(self, x=None, y=None, batch_size=32, verbose=0, sample_weight=None, callbacks=None,
-                 return_dict: bool = False):
+                 return_dict: bool = False, steps=None):
         """The loss and metrics on ``(x, y)`` in inference mode, as Keras returns them: the
         loss alone when there are no metrics and one output, else the list
         ``[loss, *other figures]`` in ``metrics_names`` order; a dict with
         ``return_dict=True``. The figures are sums over samples, so they do not depend on
-        the batch size."""
+        the batch size. ``x`` may be a generator or ``PyDataset``; ``steps`` batches, or all."""
         logs = loop.evaluate(self, x, y, batch_size=batch_size, sample_weight=sample_weight, verbose=verbose,
-                             callbacks=callbacks)
+                             callbacks=callbacks, steps=steps)
         return _keras_return(logs, return_dict)
 
-    def predict(self, x, batch_size=32, verbose=0, callbacks=None):
+    def predict(self, x, batch_size=32, verbose=0, callbacks=None, steps=None):
         """Outputs for ``x`` in inference mode, ``(n_samples, *output_shape)`` in the model
         dtype (a list or dict for several outputs, as the model's outputs are given).
 
@@ -233,7 +241,8 @@ class Trainer:
         wide conv layer's output then stays in cache. The predictions are the same, since
         inference in every numnet layer treats each sample on its own.
         """
-        return self.pack_outputs(loop.predict(self, x, batch_size=batch_size, verbose=verbose, callbacks=callbacks))
+        return self.pack_outputs(loop.predict(self, x, batch_size=batch_size, verbose=verbose, callbacks=callbacks,
+                                              steps=steps))
 
     # --- the batch-level API ---------------------------------------------------------------------
     def _batch(self, x, y, sample_weight, class_weight=None):
