@@ -131,11 +131,28 @@ def test_keras_argument_order_and_the_former_keepdims_first_order():
     assert GlobalMaxPooling1D(True).keepdims is True
 
 
+@pytest.mark.parametrize("cls, shape", [(Conv2D, (2, 3, 6, 5)), (Conv1D, (2, 3, 7))])
+def test_a_channels_first_softmax_runs_over_the_last_axis_as_in_keras(cls, shape):
+    plain = cls(4, 3, data_format="channels_first", seed=0, dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal(shape)
+    z = plain.forward(x)
+    softmax = cls(4, 3, data_format="channels_first", activation="softmax", dtype=np.float64)
+    softmax.build_for(shape[1:])
+    softmax.set_weights(plain.get_weights())
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    np.testing.assert_allclose(softmax.forward(x), e / e.sum(axis=-1, keepdims=True), rtol=1e-12)
+    result = check_layer(softmax, x)
+    assert result.errors["param:kernel"] < 1e-6 and result.errors["input:0"] < 1e-6, result.errors
+    # A per-channel bias is constant along the width, which the softmax normalises: its
+    # gradient is exactly 0 (relative errors of rounding noise say nothing there).
+    softmax.forward(x)
+    softmax.backward(np.random.default_rng(1).standard_normal(z.shape))
+    assert np.abs(softmax.grads["bias"]).max() < 1e-12
+
+
 def test_errors():
     with pytest.raises(ValueError, match="data_format must be 'channels_last' or 'channels_first'"):
         MaxPooling2D(data_format="NCHW")
-    with pytest.raises(ValueError, match="activation='softmax' with data_format='channels_first' is not supported"):
-        Conv2D(3, 3, data_format="channels_first", activation="softmax")
     layer = Conv2D(3, 3, data_format="channels_first")
     layer.forward(np.zeros((1, 2, 5, 5)))
     kernel = layer.params["kernel"].copy()

@@ -60,10 +60,6 @@ def channels(layer):
     return shape[0] if getattr(layer, "data_format", "channels_last") == "channels_first" else shape[-1]
 
 
-def _first(layer) -> bool:
-    return layer.data_format == "channels_first"
-
-
 def channels_aware(rank: int, activated: bool = False):
     """Class decorator: wrap the layer's methods so ``data_format="channels_first"`` works
     (see the module docstring). ``rank`` is the number of spatial axes (1 or 2): arrays of
@@ -73,8 +69,9 @@ def channels_aware(rank: int, activated: bool = False):
     ``activated``: an ``ActivatedLayer`` (a convolution with ``activation=``). Then the
     ``_preactivation`` halves are the wrapped ones, and a channels-first ``forward`` /
     ``backward`` run through them (``y = activation(forward_preactivation(x))``), so the
-    activation sees the channels-first ``z`` and the model's fused paths (softmax with
-    cross-entropy, relu after a pool) see the layer's own layout."""
+    activation sees the channels-first ``z`` (a softmax runs over its last axis, the width,
+    as in Keras) and the model's fused paths (softmax with cross-entropy, relu after a
+    pool) see the layer's own layout."""
     ndim = rank + 2
 
     def move(x, fn):
@@ -90,27 +87,27 @@ def channels_aware(rank: int, activated: bool = False):
             if kind == "build":
                 @functools.wraps(inner)
                 def method(self, input_shape, *args, **kwargs):
-                    if _first(self):
+                    if self.data_format == "channels_first":
                         input_shape = move_shape(input_shape, shape_to_last)
                     return inner(self, input_shape, *args, **kwargs)
             elif kind == "shape":
                 @functools.wraps(inner)
                 def method(self, input_shape, *args, **kwargs):
-                    if not _first(self):
+                    if self.data_format != "channels_first":  # one attribute test for channels last
                         return inner(self, input_shape, *args, **kwargs)
                     out = inner(self, move_shape(input_shape, shape_to_last), *args, **kwargs)
                     return move_shape(out, shape_to_first)
             elif kind == "activated_forward":
                 @functools.wraps(inner)
                 def method(self, x, training=False, **kwargs):
-                    if not _first(self):
+                    if self.data_format != "channels_first":  # one attribute test for channels last
                         return inner(self, x, training=training, **kwargs)
                     self.output = self._activate(self.forward_preactivation(x, training=training))
                     return self.output
             elif kind == "activated_backward":
                 @functools.wraps(inner)
                 def method(self, output_error):
-                    if not _first(self):
+                    if self.data_format != "channels_first":  # one attribute test for channels last
                         return inner(self, output_error)
                     if self.activation is not None:
                         output_error = self.activation.backward(output_error)
@@ -120,7 +117,7 @@ def channels_aware(rank: int, activated: bool = False):
 
                 @functools.wraps(inner)
                 def method(self, x, *args, **kwargs):
-                    if not _first(self):
+                    if self.data_format != "channels_first":  # one attribute test for channels last
                         return inner(self, x, *args, **kwargs)
                     if forward and not self.built:
                         self.build_for(tuple(np.shape(x)[1:]))
@@ -141,17 +138,3 @@ def channels_aware(rank: int, activated: bool = False):
         return cls
 
     return decorate
-
-
-NON_ELEMENTWISE = ("softmax", "log_softmax")
-
-
-def check_activation(layer) -> None:
-    """A channels-first layer applies its activation to its channels-last result; that is
-    the same only for an elementwise activation, so softmax there is refused."""
-    name = getattr(getattr(layer, "activation", None), "activation_name", None)
-    if _first(layer) and name in NON_ELEMENTWISE:
-        raise ValueError(
-            f"{type(layer).__name__} {layer.name!r}: activation={name!r} with data_format='channels_first' is not "
-            "supported (numnet computes channels last inside); add a Softmax / Activation layer after it."
-        )

@@ -70,7 +70,6 @@ class Conv2D(ActivatedLayer):
         if self.filters % self.groups:
             raise ValueError(f"Conv2D filters ({self.filters}) must be a multiple of groups ({self.groups}).")
         super().__init__(activation, name=name, **kwargs)
-        _layout.check_activation(self)
         self.use_bias = _validate.flag(use_bias, "use_bias", "Conv2D")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

@@ -66,7 +66,6 @@ class Conv1D(ActivatedLayer):
         self.padding = padding_1d(padding, "Conv1D", causal=True)
         self.data_format = _layout.data_format(data_format, "Conv1D")
         super().__init__(activation, name=name, **kwargs)
-        _layout.check_activation(self)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

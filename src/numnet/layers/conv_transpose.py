@@ -67,7 +67,6 @@ class Conv2DTranspose(ActivatedLayer):
         self.data_format = _layout.data_format(data_format, owner)
         use_bias = _validate.flag(use_bias, "use_bias", owner)
         super().__init__(activation, name=name, **kwargs)
-        _layout.check_activation(self)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

@@ -34,7 +34,6 @@ class _Depthwise(ActivatedLayer):
         self.data_format = _layout.data_format(data_format, owner)
         use_bias = _validate.flag(use_bias, "use_bias", owner)
         super().__init__(activation, name=name, **kwargs)
-        _layout.check_activation(self)
         self.use_bias = use_bias
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
