@@ -53,6 +53,20 @@ from .layers.preprocessing import (
     RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
     StringLookup, TextVectorization,
 )
+from .layers import (  # Keras 3 merge, convolution and 2-D reshaping layers
+    Average,
+    Conv2DTranspose,
+    Cropping2D,
+    DepthwiseConv2D,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    SeparableConv2D,
+    Subtract,
+    UpSampling2D,
+    ZeroPadding2D,
+)
 from .random import set_seed
 from . import callbacks, metrics, schedules
 from . import export, gradient_check, graph, models, plot, training

@@ -141,11 +141,25 @@ def _to_nhwc(g, x, hint):
     return g.op("Transpose", [x], hint + "_nhwc", perm=[0, 2, 3, 1])
 
 
+def _channels_first(layer) -> bool:
+    return getattr(layer, "data_format", "channels_last") == "channels_first"
+
+
+def _in_nchw(g, layer, x):
+    """The layer's input as NCHW for an ONNX Conv / pool: a channels-first layer's already is."""
+    return x if _channels_first(layer) else _to_nchw(g, x, layer.name)
+
+
+def _out_layout(g, layer, y):
+    """An NCHW result back in the layer's layout."""
+    return y if _channels_first(layer) else _to_nhwc(g, y, layer.name)
+
+
 def _same_pads(layer, window, strides, dilation):
     """ONNX ``pads`` [top, left, bottom, right] as numnet pads (TensorFlow's rule)."""
     from ..layers import _spatial
 
-    h, w = layer.input_shape[0], layer.input_shape[1]
+    h, w = layer.input_shape[1:3] if _channels_first(layer) else layer.input_shape[:2]
     effective = [(k - 1) * d + 1 for k, d in zip(window, dilation)]
     rows = _spatial.output_size(h, effective[0], strides[0], layer.padding)
     cols = _spatial.output_size(w, effective[1], strides[1], layer.padding)
@@ -161,13 +175,13 @@ def _dense(g, layer, x):
 
 def _conv(g, layer, x):
     kernel = np.transpose(layer.params["kernel"], (3, 2, 0, 1))  # (kh, kw, in, out) -> (out, in, kh, kw)
-    inputs = [_to_nchw(g, x, layer.name), g.const(f"{layer.name}_kernel", kernel)]
+    inputs = [_in_nchw(g, layer, x), g.const(f"{layer.name}_kernel", kernel)]
     if layer.use_bias:
         inputs.append(g.const(f"{layer.name}_bias", layer.params["bias"]))
     y = g.op("Conv", inputs, f"{layer.name}_conv", kernel_shape=list(layer.kernel_size),
              strides=list(layer.strides), dilations=list(layer.dilation_rate),
-             pads=_same_pads(layer, layer.kernel_size, layer.strides, layer.dilation_rate))
-    return _maybe_activation(g, _to_nhwc(g, y, layer.name), layer)
+             pads=_same_pads(layer, layer.kernel_size, layer.strides, layer.dilation_rate), group=layer.groups)
+    return _maybe_activation(g, _out_layout(g, layer, y), layer)
 
 
 def _pool(g, layer, x, op_type):
@@ -175,8 +189,8 @@ def _pool(g, layer, x, op_type):
              "pads": _same_pads(layer, layer.pool_size, layer.strides, (1, 1))}
     if op_type == "AveragePool":
         attrs["count_include_pad"] = 0
-    y = g.op(op_type, [_to_nchw(g, x, layer.name)], f"{layer.name}_pool", **attrs)
-    return _to_nhwc(g, y, layer.name)
+    y = g.op(op_type, [_in_nchw(g, layer, x)], f"{layer.name}_pool", **attrs)
+    return _out_layout(g, layer, y)
 
 
 def _batch_norm(g, layer, x):
@@ -246,9 +260,9 @@ def _convert(g: _Graph, layer, inputs: list[str], kwargs=None, shapes=None):
     if isinstance(layer, L.AveragePooling2D):
         return _pool(g, layer, x, "AveragePool")
     if isinstance(layer, L.GlobalAveragePooling2D):
-        return g.reduce("ReduceMean", x, [1, 2], layer.keepdims, layer.name)
+        return g.reduce("ReduceMean", x, [2, 3] if _channels_first(layer) else [1, 2], layer.keepdims, layer.name)
     if isinstance(layer, L.GlobalMaxPooling2D):
-        return g.reduce("ReduceMax", x, [1, 2], layer.keepdims, layer.name)
+        return g.reduce("ReduceMax", x, [2, 3] if _channels_first(layer) else [1, 2], layer.keepdims, layer.name)
     if isinstance(layer, L.Flatten):
         return g.op("Flatten", [x], layer.name, axis=1)  # row-major over (H, W, C): numnet's order
     if isinstance(layer, L.Reshape):
@@ -267,6 +281,11 @@ def _convert(g: _Graph, layer, inputs: list[str], kwargs=None, shapes=None):
         return total
     if isinstance(layer, L.Concatenate):
         return g.op("Concat", inputs, layer.name, axis=layer._feature_axis + 1)
+    from .onnx_keras import convert_keras_layer  # merge, conv variants, 2-D reshaping (issue 14)
+
+    converted = convert_keras_layer(g, layer, inputs)
+    if converted is not None:
+        return converted
     convert = getattr(layer, "to_onnx", None)
     if convert is not None:  # a custom layer's own converter
         return convert(g, inputs)

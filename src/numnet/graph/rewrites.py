@@ -189,8 +189,10 @@ def plan_max_pool_rewrites(steps: list[Step], output_slots: list[int]) -> list[S
         if producer.training != step.training:
             continue
         layer = producer.layer
+        if "channels_first" in (pool.data_format, getattr(layer, "data_format", None)):
+            continue  # the rewrites work on channels-last arrays
         tiles = pool.padding == "valid" and pool.strides == pool.pool_size
-        if type(layer) is Conv2D and tiles and _relu_or_linear(layer):
+        if type(layer) is Conv2D and layer.groups == 1 and tiles and _relu_or_linear(layer):
             replaced[id(step)] = ConvMaxPoolStep(producer, step)
             absorbed.add(id(producer))
             continue

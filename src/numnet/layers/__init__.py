@@ -22,8 +22,11 @@ from .reshaping1d import Cropping1D, RepeatVector, UpSampling1D, ZeroPadding1D
 from .wrappers import Bidirectional, TimeDistributed
 from .core import Dense, Input, InputLayer
 from .conv import Conv2D
+from .conv_transpose import Conv2DTranspose
+from .conv_variants import DepthwiseConv2D, SeparableConv2D
 from .layer import Layer
 from .merge import Add, Concatenate
+from .merge_ops import Average, Dot, Maximum, Minimum, Multiply, Subtract
 from .op_layer import OpLayer
 from .normalization import BatchNormalization, LayerNormalization
 from .pooling import (
@@ -42,6 +45,7 @@ from .preprocessing import (  # raw data to model inputs (issue 17); the names o
     RandomContrast, RandomCrop, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
     StringLookup, TextVectorization,
 )
+from .reshaping2d import Cropping2D, UpSampling2D, ZeroPadding2D
 
 __all__ = [
     "ELU",
@@ -117,4 +121,17 @@ __all__ = [
     "Resizing",
     "StringLookup",
     "TextVectorization",
+    # Keras 3 merge, convolution and 2-D reshaping layers (issue 14)
+    "Average",
+    "Conv2DTranspose",
+    "Cropping2D",
+    "DepthwiseConv2D",
+    "Dot",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "SeparableConv2D",
+    "Subtract",
+    "UpSampling2D",
+    "ZeroPadding2D",
 ]

@@ -37,14 +37,20 @@ def padding_mode(padding, owner: str) -> str:
 def check_image_shape(layer, shape, what="inputs") -> None:
     """``shape`` is an input's shape *without* the batch dimension; it must be (H, W, C),
     with the channel count the layer was built for."""
+    from . import _layout
+
     shape = tuple(shape)
-    expected_c = layer.input_shape[-1] if layer.built and layer.input_shape is not None else None
+    expected_c = _layout.channels(layer)
     if len(shape) != 3 or (expected_c is not None and shape[-1] != expected_c):
-        want = LAYOUT if expected_c is None else f"(N, H, W, {expected_c})"
-        got = "(N, " + ", ".join(str(s) for s in shape) + ")"
+        first = getattr(layer, "data_format", "channels_last") == "channels_first"
+        c = "C" if expected_c is None else expected_c
+        want = f"(N, {c}, H, W)" if first else f"(N, H, W, {c})"
+        # ``shape`` is channels last here (a channels-first layer moved its channels already).
+        shown = _layout.shape_to_first(shape) if first and len(shape) == 3 else shape
+        got = "(N, " + ", ".join(str(s) for s in shown) + ")"
         raise ValueError(
             f"{type(layer).__name__} {layer.name!r} expects {what} of shape {want} "
-            f"(channels last), got {got}."
+            f"({'channels first' if first else 'channels last'}), got {got}."
         )
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import initializers
-from . import _spatial, _validate
+from . import _grouped, _layout, _spatial, _validate
 from .core import ActivatedLayer
 
 
+@_layout.channels_aware(2, activated=True)
 class Conv2D(ActivatedLayer):
     """2-D convolution (cross-correlation, as in Keras and PyTorch):
 
@@ -32,6 +33,13 @@ class Conv2D(ActivatedLayer):
     In training, ``cols`` and ``z`` live in arrays reused from step to step (``Layer.scratch``).
     Inside a model, a Conv2D followed by a MaxPool2D may run through ``forward_preactivation``
     or as one step with the pool (see ``numnet.fusion``).
+
+    ``groups=G`` splits the ``in`` channels and the filters into ``G`` blocks, filter block
+    ``g`` seeing channel block ``g`` only; the kernel is then ``(kh, kw, in / G, filters)``
+    (Keras's layout) and the layer runs through ``numnet.layers._grouped`` (one batched
+    product per group instead of the single one; training and inference alike).
+    ``data_format="channels_first"`` takes and returns ``(N, C, H, W)``: a transpose at
+    the boundary (``numnet.layers._layout``), the computation stays channels last.
     """
 
     weight_groups = {"kernel": ("kernel",), "bias": ("bias",)}  # kernel_regularizer=, bias_constraint=, ...
@@ -42,7 +50,9 @@ class Conv2D(ActivatedLayer):
         kernel_size,
         strides=1,
         padding: str = "valid",
+        data_format=None,
         dilation_rate=1,
+        groups: int = 1,
         activation=None,
         use_bias: bool = True,
         kernel_initializer="glorot_uniform",
@@ -55,6 +65,10 @@ class Conv2D(ActivatedLayer):
         self.strides = _spatial.pair(strides, "strides", "Conv2D")
         self.dilation_rate = _spatial.pair(dilation_rate, "dilation_rate", "Conv2D")
         self.padding = _spatial.padding_mode(padding, "Conv2D")
+        self.data_format = _layout.data_format(data_format, "Conv2D")
+        self.groups = _validate.positive_int(groups, "groups", "Conv2D")
+        if self.filters % self.groups:
+            raise ValueError(f"Conv2D filters ({self.filters}) must be a multiple of groups ({self.groups}).")
         super().__init__(activation, name=name, **kwargs)
         self.use_bias = _validate.flag(use_bias, "use_bias", "Conv2D")
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -66,7 +80,13 @@ class Conv2D(ActivatedLayer):
     def build(self, input_shape) -> None:
         input_shape = tuple(input_shape)
         self._plan(input_shape)  # validates the rank and that the kernel fits
-        self.add_weight("kernel", self.kernel_size + (input_shape[-1], self.filters), self.kernel_initializer)
+        if input_shape[-1] % self.groups:
+            raise ValueError(
+                f"Conv2D {self.name!r}: the input's {input_shape[-1]} channels are not a multiple of groups "
+                f"({self.groups})."
+            )
+        self.add_weight("kernel", self.kernel_size + (input_shape[-1] // self.groups, self.filters),
+                        self.kernel_initializer)
         if self.use_bias:
             self.add_weight("bias", (self.filters,), self.bias_initializer)
 
@@ -98,6 +118,8 @@ class Conv2D(ActivatedLayer):
         out_hw = rows[0], cols[0]
         if output_size is not None:
             out_hw = min(out_hw[0], output_size[0]), min(out_hw[1], output_size[1])
+        if self.groups > 1:
+            return self._grouped_forward(training, activation, out_hw)
         weights = self.stacked_weights()
         n, per_sample = input.shape[0], out_hw[0] * out_hw[1]
         dtype = np.result_type(input.dtype, weights.dtype)
@@ -132,12 +154,30 @@ class Conv2D(ActivatedLayer):
         self.output = y
         return y
 
+    def _grouped_forward(self, training, activation, out_hw):
+        """``groups > 1``: ``z`` from the per-group im2col matrix (kept for backward in
+        training, rebuilt there after an inference forward)."""
+        cols = _grouped.im2col(self._xp, self.kernel_size, self.strides, self.dilation_rate, out_hw, self.groups)
+        z = _grouped.product(cols, self.params["kernel"], self.params["bias"] if self.use_bias else None)
+        self._cols = cols if training else None
+        z = z.reshape(self._xp.shape[0], *out_hw, self.filters)
+        self.output = z if activation is None else activation.forward_owned(z)
+        return self.output
+
+    def _make_cols(self, out_hw):
+        if self.groups > 1:
+            return _grouped.im2col(self._xp, self.kernel_size, self.strides, self.dilation_rate, out_hw, self.groups)
+        return self._im2col(self._xp, out_hw)
+
     def backward(self, output_error):
         if self._cols is None:
             # Forward ran in inference mode, which keeps neither cols nor z: rebuild them.
-            self._cols = self._im2col(self._xp, output_error.shape[1:3])
+            self._cols = self._make_cols(output_error.shape[1:3])
             if self.activation is not None:
-                z = self._cols @ self.stacked_weights()
+                if self.groups > 1:
+                    z = _grouped.product(self._cols, self.params["kernel"], self.params["bias"] if self.use_bias else None)
+                else:
+                    z = self._cols @ self.stacked_weights()
                 self.activation.input = z.reshape(output_error.shape[:3] + (self.filters,))
         return super().backward(output_error)
 
@@ -152,7 +192,7 @@ class Conv2D(ActivatedLayer):
 
     def im2col_buffer(self, n_rows, dtype):
         """The layer's reusable im2col matrix (see ``Layer.scratch``), ones column included."""
-        k = self.kernel_size[0] * self.kernel_size[1] * self.input_shape[-1]
+        k = self.kernel_size[0] * self.kernel_size[1] * self.params["kernel"].shape[2]
         buffer = self.scratch("cols", (n_rows, k + self.use_bias), dtype)
         if self.use_bias:
             buffer[:, k] = 1
@@ -170,11 +210,22 @@ class Conv2D(ActivatedLayer):
         d = error.reshape(-1, self.filters)
         cols = self._cols
         if cols is None:  # forward ran in inference mode
-            cols = self._cols = self._im2col(self._xp, error.shape[1:3])
+            cols = self._cols = self._make_cols(error.shape[1:3])
+        if self.groups > 1:
+            return self._grouped_backward(cols, d, error.shape[1:3])
         self.weight_gradients(cols, d)
         if not self.needs_input_error:
             return None
         return self.input_error(error, self._xp.shape, self._pads)
+
+    def _grouped_backward(self, cols, d, out_hw):
+        self.grads["kernel"] = _grouped.kernel_gradient(cols, d, self.params["kernel"].shape)
+        if self.use_bias:
+            self.grads["bias"] = np.ones(len(d), dtype=d.dtype) @ d
+        if not self.needs_input_error:
+            return None
+        dxp = _grouped.input_error(d, self.params["kernel"], self._xp.shape, self.strides, self.dilation_rate, out_hw)
+        return _spatial.crop(dxp, *self._pads)
 
     # --- the kernel API (used by the layer itself and by numnet.graph.rewrites) --------------
     def padded(self, x):
@@ -227,7 +278,9 @@ class Conv2D(ActivatedLayer):
             "kernel_size": list(self.kernel_size),
             "strides": list(self.strides),
             "padding": self.padding,
+            "data_format": self.data_format,
             "dilation_rate": list(self.dilation_rate),
+            "groups": self.groups,
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),

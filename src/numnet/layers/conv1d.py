@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import initializers
+from . import _layout
 from . import _sequence as seq
 from . import _spatial
 from .core import ActivatedLayer
@@ -35,6 +36,7 @@ def padding_1d(padding, owner: str, causal: bool) -> str:
     return mode
 
 
+@_layout.channels_aware(1, activated=True)
 class Conv1D(ActivatedLayer):
     """``z[n, t, f] = bias[f] + sum_{a, c} xp[n, t*s + a*d, c] * kernel[a, c, f]``, ``y = activation(z)``.
 
@@ -48,18 +50,21 @@ class Conv1D(ActivatedLayer):
     ``dL/dkernel = cols^T d``, ``dL/dbias = sum d``, and ``dL/dx`` adds ``d @ kernel[a]^T``
     (one stacked product) back at each kernel position (col2im). The time axis may vary
     between calls. Masks are not propagated (as in Keras).
+    ``data_format="channels_first"``: ``(batch, in, time)`` in, ``(batch, filters, out_time)``
+    out, by a transpose at the boundary (``numnet.layers._layout``).
     """
 
     weight_groups = {"kernel": ("kernel",), "bias": ("bias",)}  # kernel_regularizer=, bias_constraint=, ...
 
-    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid", dilation_rate=1,
-                 activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
+    def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid", data_format=None,
+                 dilation_rate=1, activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", name: str | None = None, **kwargs) -> None:
         self.filters = seq.check_positive_int(filters, "filters", "Conv1D")
         self.kernel_size = single(kernel_size, "kernel_size")
         self.strides = single(strides, "strides")
         self.dilation_rate = single(dilation_rate, "dilation_rate")
         self.padding = padding_1d(padding, "Conv1D", causal=True)
+        self.data_format = _layout.data_format(data_format, "Conv1D")
         super().__init__(activation, name=name, **kwargs)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -138,6 +143,7 @@ class Conv1D(ActivatedLayer):
             "kernel_size": self.kernel_size,
             "strides": self.strides,
             "padding": self.padding,
+            "data_format": self.data_format,
             "dilation_rate": self.dilation_rate,
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _spatial, _validate
+from . import _layout, _spatial, _validate
 from .layer import Layer
 
 
@@ -26,15 +26,19 @@ def running_max(blocks, y, first, grew) -> None:
 class _Pool2D(Layer):
     """Shared by the windowed pools: ``(n, h, w, c) -> (n, out_h, out_w, c)`` with
     ``out`` as in Conv2D (valid: ``floor((size - pool) / stride) + 1``, same:
-    ``ceil(size / stride)``, extra padding at the bottom / right)."""
+    ``ceil(size / stride)``, extra padding at the bottom / right).
+    ``data_format="channels_first"``: ``(n, c, h, w)`` in and out, by a transpose at the
+    boundary (``numnet.layers._layout``)."""
 
     _pad_value = 0.0
 
-    def __init__(self, pool_size=2, strides=None, padding: str = "valid", name: str | None = None, **kwargs) -> None:
+    def __init__(self, pool_size=2, strides=None, padding: str = "valid", data_format=None,
+                 name: str | None = None, **kwargs) -> None:
         owner = type(self).__name__
         self.pool_size = _spatial.pair(pool_size, "pool_size", owner)
         self.strides = self.pool_size if strides is None else _spatial.pair(strides, "strides", owner)
         self.padding = _spatial.padding_mode(padding, owner)
+        self.data_format = _layout.data_format(data_format, owner)
         super().__init__(name=name, **kwargs)
 
     def _plan(self, shape):
@@ -89,9 +93,11 @@ class _Pool2D(Layer):
             "pool_size": list(self.pool_size),
             "strides": list(self.strides),
             "padding": self.padding,
+            "data_format": self.data_format,
         }
 
 
+@_layout.channels_aware(2)
 class MaxPool2D(_Pool2D):
     """``y[n, i, j, c] = max`` over the window at ``(i, j)``; "same" pads with -inf, so
     padding never wins. Backward sends ``dL/dy`` to the window's argmax only, the first
@@ -170,6 +176,7 @@ class MaxPool2D(_Pool2D):
         return _spatial.crop(dxp, *self._pads)
 
 
+@_layout.channels_aware(2)
 class AveragePooling2D(_Pool2D):
     """``y[n, i, j, c] = mean`` over the window at ``(i, j)``.
 
@@ -215,10 +222,14 @@ class AveragePooling2D(_Pool2D):
 
 class _GlobalPool2D(Layer):
     """Pools over all of height and width: ``(n, h, w, c) -> (n, c)``, or ``(n, 1, 1, c)``
-    with ``keepdims=True``."""
+    with ``keepdims=True``; channels first, ``(n, c, h, w) -> (n, c)`` or ``(n, c, 1, 1)``.
+    Keras's argument order: ``data_format`` first."""
 
-    def __init__(self, keepdims: bool = False, name: str | None = None, **kwargs) -> None:
+    def __init__(self, data_format=None, keepdims: bool = False, name: str | None = None, **kwargs) -> None:
+        if isinstance(data_format, (bool, np.bool_)):  # numnet's former order: keepdims first
+            data_format, keepdims = None, data_format
         super().__init__(name=name, **kwargs)
+        self.data_format = _layout.data_format(data_format, type(self).__name__)
         self.keepdims = _validate.flag(keepdims, "keepdims", type(self).__name__)
 
     def build(self, input_shape) -> None:
@@ -238,9 +249,10 @@ class _GlobalPool2D(Layer):
         return self.output
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "keepdims": self.keepdims}
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
 
+@_layout.channels_aware(2)
 class GlobalAveragePooling2D(_GlobalPool2D):
     """``y[n, c] = mean_{i, j} x[n, i, j, c]``; backward spreads ``dL/dy / (h * w)``."""
 
@@ -254,6 +266,7 @@ class GlobalAveragePooling2D(_GlobalPool2D):
         return np.broadcast_to(share, self.input.shape).copy()
 
 
+@_layout.channels_aware(2)
 class GlobalMaxPooling2D(_GlobalPool2D):
     """``y[n, c] = max_{i, j} x[n, i, j, c]``; backward sends ``dL/dy`` to the first
     maximum (row-major) of each channel."""

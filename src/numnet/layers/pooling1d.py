@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _layout
 from . import _sequence as seq
 from .conv1d import conv1d_plan, padding_1d, single
 from .layer import Layer
@@ -12,15 +13,18 @@ from .layer import Layer
 class _Pool1D(Layer):
     """Windows of ``pool_size`` steps every ``strides`` (default ``pool_size``) steps:
     ``(batch, time, c) -> (batch, out_time, c)``; ``out_time`` as in Conv1D (valid:
-    ``floor((time - pool) / stride) + 1``, same: ``ceil(time / stride)``, extra padding after)."""
+    ``floor((time - pool) / stride) + 1``, same: ``ceil(time / stride)``, extra padding after).
+    ``data_format="channels_first"``: ``(batch, c, time)`` in and out (a transpose at the boundary)."""
 
     _pad_value = 0.0
 
-    def __init__(self, pool_size=2, strides=None, padding: str = "valid", name: str | None = None, **kwargs) -> None:
+    def __init__(self, pool_size=2, strides=None, padding: str = "valid", data_format=None,
+                 name: str | None = None, **kwargs) -> None:
         owner = type(self).__name__
         self.pool_size = single(pool_size, "pool_size", owner)
         self.strides = self.pool_size if strides is None else single(strides, "strides", owner)
         self.padding = padding_1d(padding, owner, causal=False)
+        self.data_format = _layout.data_format(data_format, owner)
         super().__init__(name=name, **kwargs)
         self._x = None
 
@@ -65,9 +69,11 @@ class _Pool1D(Layer):
         return np.zeros((self._x.shape[0], self._padded_length, self._x.shape[2]), dtype=dtype)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides, "padding": self.padding}
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides, "padding": self.padding,
+                "data_format": self.data_format}
 
 
+@_layout.channels_aware(1)
 class MaxPooling1D(_Pool1D):
     """``y[n, t, c] = max_a xp[n, t*s + a, c]``; "same" pads with -inf. Backward sends
     ``dL/dy`` to each window's first maximum."""
@@ -96,6 +102,7 @@ class MaxPooling1D(_Pool1D):
         return self._unpad(dxp)
 
 
+@_layout.channels_aware(1)
 class AveragePooling1D(_Pool1D):
     """``y[n, t, c] = mean`` over the window's real steps: with "same", padded steps are
     not counted (as in Keras / TensorFlow). Backward gives each step ``dL/dy / count``."""
@@ -123,10 +130,14 @@ class AveragePooling1D(_Pool1D):
 
 class _GlobalPool1D(Layer):
     """Over the whole time axis: ``(batch, time, c) -> (batch, c)``, or ``(batch, 1, c)``
-    with ``keepdims=True``."""
+    with ``keepdims=True``; channels first, ``(batch, c, time) -> (batch, c)`` or ``(batch, c, 1)``.
+    Keras's argument order: ``data_format`` first."""
 
-    def __init__(self, keepdims: bool = False, name: str | None = None, **kwargs) -> None:
+    def __init__(self, data_format=None, keepdims: bool = False, name: str | None = None, **kwargs) -> None:
+        if isinstance(data_format, (bool, np.bool_)):  # numnet's former order: keepdims first
+            data_format, keepdims = None, data_format
         super().__init__(name=name, **kwargs)
+        self.data_format = _layout.data_format(data_format, type(self).__name__)
         self.keepdims = bool(keepdims)
         self._x = None
 
@@ -153,9 +164,10 @@ class _GlobalPool1D(Layer):
         return np.asarray(output_error).reshape(self._x.shape[0], 1, self._x.shape[2])
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "keepdims": self.keepdims}
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
 
+@_layout.channels_aware(1)
 class GlobalAveragePooling1D(_GlobalPool1D):
     """``y[n, c] = sum_t w[n, t] x[n, t, c] / sum_t w[n, t]`` with ``w`` the mask (all ones
     without one): masked steps do not count, as in Keras. A sequence masked entirely gives
@@ -175,6 +187,7 @@ class GlobalAveragePooling1D(_GlobalPool1D):
         return self._error(output_error) * self._weights
 
 
+@_layout.channels_aware(1)
 class GlobalMaxPooling1D(_GlobalPool1D):
     """``y[n, c] = max_t x[n, t, c]``; backward sends ``dL/dy`` to the first maximum. Masks
     are ignored (as in Keras)."""
