@@ -55,7 +55,7 @@ from .layers.preprocessing import (
 )
 from .random import set_seed
 from . import callbacks, metrics, schedules
-from . import export, gradient_check, graph, models, plot, training
+from . import export, gradient_check, graph, models, plot, training, wrappers
 from . import distribution
 from . import backend, cli, saving
 from .models import Model, Sequential
