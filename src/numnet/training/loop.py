@@ -7,6 +7,7 @@ The per-batch loop then only indexes, casts and calls the step.
 
 from __future__ import annotations
 
+import itertools
 import signal
 import threading
 import warnings
@@ -182,9 +183,11 @@ def _fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.
     contiguous = n_train == n  # no hold-out: plain slices are views, not copies
 
     hooks.on_train_begin({})
+    # Where an interrupted fit stopped, as callbacks.BackupAndRestore restored it; else (0, 0).
+    start_epoch, start_batch = model.__dict__.pop("_resume_at", (0, 0))
     snapshot = Snapshot(model)
     try:
-        for epoch in range(epochs):
+        for epoch in range(start_epoch, epochs):
             hooks.on_epoch_begin(epoch, {})
             progress.begin_epoch(epoch)
             if epoch:
@@ -192,8 +195,8 @@ def _fit(model, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.
             compiled.reset()
             order = model.rng.permutation(train_index) if shuffle else train_index
             logs = {}
-            completed = 0
-            for batch, rows in enumerate(_batches(n_train, batch_size)):
+            completed, start_batch = start_batch, 0
+            for batch, rows in itertools.islice(enumerate(_batches(n_train, batch_size)), completed, None):
                 index = rows if contiguous and not shuffle else order[rows]
                 data = (_take(xs, index, dtype), _take_targets(model, ys, index), _take_weights(weights, index))
                 if hooks.wants_batches:
