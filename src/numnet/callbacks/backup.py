@@ -141,12 +141,15 @@ class BackupAndRestore(Callback):
     * ``double_checkpoint``: keep the previous backup too, and fall back to it when the
       latest cannot be read (a damaged disk, a file truncated by hand).
 
-    A resumed ``fit`` runs the remaining epochs only, so its ``History`` lists those (as in
-    Keras). The model, its compile settings and ``fit``'s arguments must be those of the
+    It runs after the run's other callbacks at every hook, wherever it sits in ``callbacks``,
+    so that an epoch's backup holds their counters as that epoch left them. A resumed ``fit``
+    runs the remaining epochs only, so its ``History`` lists those (as in Keras). The model, its compile settings and ``fit``'s arguments must be those of the
     interrupted run. One limit: a ``validation_split`` is drawn before callbacks run, from
     the model's generator as the interrupted run left it, so a resumed run holds out other
     rows; give ``validation_data`` for an exact resume with validation.
     """
+
+    _runs_last = True  # CallbackList calls it after the other callbacks at every hook
 
     def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True, double_checkpoint=False) -> None:
         super().__init__()
@@ -160,7 +163,6 @@ class BackupAndRestore(Callback):
         self.delete_checkpoint = bool(delete_checkpoint)
         self.double_checkpoint = bool(double_checkpoint)
         self._siblings: list = []
-        self._pending_callbacks = None
         self._pending_figures = None
 
     def _set_siblings(self, callbacks) -> None:
@@ -181,7 +183,7 @@ class BackupAndRestore(Callback):
         self._batches_since_save = 0
         self._save_at_epoch_end = False
         self._epoch_rng = None
-        self._pending_callbacks = self._pending_figures = None
+        self._pending_figures = None
         state = self._load()
         if state is not None:
             self._restore(*state)
@@ -191,9 +193,6 @@ class BackupAndRestore(Callback):
         # The loop draws this epoch's shuffling order right after this hook: a mid-epoch
         # backup records the generator as it is now, so the resumed run draws the same order.
         self._epoch_rng = _rng_json(self.model.rng)
-        if self._pending_callbacks is not None:  # after every callback's on_train_begin reset itself
-            self._restore_callbacks(*self._pending_callbacks)
-            self._pending_callbacks = None
 
     def on_train_batch_begin(self, batch, logs=None):
         if self._pending_figures is not None:  # the loop has reset the epoch's figures by now
@@ -307,6 +306,12 @@ class BackupAndRestore(Callback):
         if saved["class_name"] != type(optimizer).__name__:
             raise ValueError(f"BackupAndRestore: the backup in {self.backup_dir!r} was taken with optimizer "
                              f"{saved['class_name']}; this model is compiled with {type(optimizer).__name__}.")
+        known = {(path, name) for path, layer in model.leaf_layers() for name in layer.params}
+        unknown = [tuple(item["key"]) for item in saved["state"] if tuple(item["key"]) not in known]
+        if unknown:
+            raise ValueError(f"BackupAndRestore: the backup in {self.backup_dir!r} holds optimizer state for "
+                             f"{unknown[:3]}, which are not parameters of model {model.name!r} (layers are matched "
+                             "by name: build the model as in the interrupted run).")
         model.set_weights([arrays[name] for name in meta["weights"]])  # checks every shape first
         optimizer.state = {tuple(item["key"]): {slot: np.array(arrays[name]) for slot, name in item["slots"].items()}
                            for item in saved["state"]}
@@ -319,7 +324,7 @@ class BackupAndRestore(Callback):
             _set_rng(layer, "_rng", meta["layer_rngs"].get(path), f"BackupAndRestore: layer {path!r}")
         if meta["figures"] is not None:
             self._pending_figures = (meta["figures"], arrays)
-        self._pending_callbacks = (meta["callbacks"], arrays)
+        self._restore_callbacks(meta["callbacks"], arrays)  # they have run on_train_begin (reset) already
         self._epoch = meta["epoch"]
         model._resume_at = (meta["epoch"], meta["batch"])  # read by the fit loop after on_train_begin
 
