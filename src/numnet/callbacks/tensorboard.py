@@ -18,11 +18,17 @@ event file. Tags:
 from __future__ import annotations
 
 import io
+import itertools
 import os
 
 import numpy as np
 
 from .base import Callback
+
+# tensorboardX names an event file after the second and the host; two writers of one directory
+# within a second (a fit resumed at once) would share a name and the second would overwrite the
+# first, so every writer adds the process id and a counter.
+_WRITERS = itertools.count()
 
 
 def _summary_writer():
@@ -68,7 +74,8 @@ class TensorBoard(Callback):
     def _writer(self, name: str):
         writer = self._writers.get(name)
         if writer is None:
-            writer = self._writers[name] = self._writer_class(os.path.join(self.log_dir, name))
+            writer = self._writers[name] = self._writer_class(
+                os.path.join(self.log_dir, name), filename_suffix=f".{os.getpid()}.{next(_WRITERS)}")
         return writer
 
     # --- the hooks -----------------------------------------------------------------------------
