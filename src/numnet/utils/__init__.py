@@ -4,9 +4,10 @@
 
 from ..random import set_seed as set_random_seed
 from .dataset import PyDataset
+from ..datasets.utils import to_categorical
 from .image_dataset import ImageDataset, image_dataset_from_directory
 from .model_plot import model_to_dot, model_to_graph, plot_model
-from .numerical import normalize, to_categorical
+from .numerical import normalize
 from .sequence import pad_sequences
 from .split import split_dataset
 from .text_dataset import TextDataset, text_dataset_from_directory

@@ -1,42 +1,9 @@
-"""Array helpers with Keras's names: ``to_categorical`` and ``normalize``."""
+"""``normalize``, as Keras's ``keras.utils.normalize`` (``to_categorical`` lives in
+``numnet.datasets.utils`` and is exported from ``numnet.utils`` too)."""
 
 from __future__ import annotations
 
 import numpy as np
-
-
-def to_categorical(x, num_classes=None) -> np.ndarray:
-    """One-hot rows for integer class labels, as Keras's ``to_categorical``.
-
-    ``x``: integer labels of any shape ``S`` (a trailing axis of size 1, as in a column
-    vector ``(n, 1)``, is dropped first, as Keras does); ``num_classes`` defaults to
-    ``max(x) + 1``. Returns float32 ``S + (num_classes,)`` with ``out[..., x] = 1``.
-
-    >>> to_categorical([0, 2], num_classes=3)
-    array([[1., 0., 0.],
-           [0., 0., 1.]], dtype=float32)
-    """
-    labels = np.asarray(x)
-    if labels.dtype.kind == "f":
-        if labels.size and not np.all(np.isfinite(labels) & (labels == np.round(labels))):
-            raise ValueError("to_categorical expects integer class labels; x holds non-integer values such as "
-                             f"{float(labels[~(np.isfinite(labels) & (labels == np.round(labels)))].flat[0])!r}.")
-        labels = labels.astype(np.int64)
-    elif labels.dtype.kind not in "iub":
-        raise TypeError(f"to_categorical expects integer class labels, got an array of {labels.dtype}.")
-    if labels.ndim > 1 and labels.shape[-1] == 1:
-        labels = labels[..., 0]
-    if num_classes is None:
-        num_classes = int(labels.max()) + 1 if labels.size else 0
-    elif isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"to_categorical num_classes must be a positive integer or None, got {num_classes!r}.")
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        bad = labels[(labels < 0) | (labels >= num_classes)].flat[0]
-        raise ValueError(f"to_categorical: label {int(bad)} is outside [0, {num_classes}) "
-                         f"(num_classes={num_classes}).")
-    out = np.zeros(labels.shape + (int(num_classes),), dtype=np.float32)
-    np.put_along_axis(out, labels[..., None].astype(np.intp), 1.0, axis=-1)
-    return out
 
 
 def normalize(x, axis=-1, order=2) -> np.ndarray:
