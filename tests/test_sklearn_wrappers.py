@@ -22,7 +22,7 @@ import numnet
 from numnet.wrappers import SKLearnClassifier, SKLearnRegressor, SKLearnTransformer
 from sklearn_builders import classifier_mlp, mlp, regressor_mlp
 
-# Every check scikit-learn has for these estimators runs (52-55 each) and passes, but this one,
+# Every check scikit-learn has for these estimators runs (54 + 52 + 46) and passes, but this one,
 # which is left out of the parametrisation rather than marked (it would be a skip):
 NOT_RUN = {
     # numnet computes with NumPy arrays only: array-API inputs (CuPy, torch, array-api-strict)
@@ -63,7 +63,7 @@ def test_scikit_learn_estimator_checks(estimator, check):
 
 def test_only_the_listed_checks_are_left_out():
     assert sorted({_check_name(p.values[1]) for p in LEFT_OUT}) == sorted(NOT_RUN)
-    assert len(LEFT_OUT) == 3 and len(CHECKS) > 150
+    assert len(LEFT_OUT) == 3 and len(CHECKS) >= 150  # 54 + 52 + 46 with scikit-learn 1.9
 
 
 def iris():
