@@ -47,19 +47,24 @@ def _rng_json(rng):
     return _rng_state(rng)
 
 
-def _set_rng(owner, attribute: str, state, where: str) -> None:
-    """Put a saved generator state into ``owner.<attribute>`` in place (the same Generator
-    object, so anything holding it sees the restored stream)."""
+def _rng_setter(owner, attribute: str, state, where: str):
+    """A function that puts the saved generator ``state`` into ``owner.<attribute>`` in place
+    (the same Generator object, so anything holding it sees the restored stream); the state
+    is checked now, so that nothing changes when one of them is bad."""
     from ..saving import _rng_from_state
 
     if state is None:
-        return
+        return lambda: None
     restored = _rng_from_state(state, where)
-    current = getattr(owner, attribute, None)
-    if isinstance(current, np.random.Generator) and type(current.bit_generator) is type(restored.bit_generator):
-        current.bit_generator.state = restored.bit_generator.state
-    else:
-        setattr(owner, attribute, restored)
+
+    def put():
+        current = getattr(owner, attribute, None)
+        if isinstance(current, np.random.Generator) and type(current.bit_generator) is type(restored.bit_generator):
+            current.bit_generator.state = restored.bit_generator.state
+        else:
+            setattr(owner, attribute, restored)
+
+    return put
 
 
 def _plain(value):
@@ -143,8 +148,10 @@ class BackupAndRestore(Callback):
 
     It runs after the run's other callbacks at every hook, wherever it sits in ``callbacks``,
     so that an epoch's backup holds their counters as that epoch left them. A resumed ``fit``
-    runs the remaining epochs only, so its ``History`` lists those (as in Keras). The model, its compile settings and ``fit``'s arguments must be those of the
-    interrupted run. One limit: a ``validation_split`` is drawn before callbacks run, from
+    runs the remaining epochs only, so its ``History`` lists those (as in Keras). The model,
+    its compile settings and ``fit``'s arguments must be those of the interrupted run (a
+    backup of another optimizer class or of other layer names is a ValueError, and nothing
+    changes). One limit: a ``validation_split`` is drawn before callbacks run, from
     the model's generator as the interrupted run left it, so a resumed run holds out other
     rows; give ``validation_data`` for an exact resume with validation.
     """
@@ -312,6 +319,9 @@ class BackupAndRestore(Callback):
             raise ValueError(f"BackupAndRestore: the backup in {self.backup_dir!r} holds optimizer state for "
                              f"{unknown[:3]}, which are not parameters of model {model.name!r} (layers are matched "
                              "by name: build the model as in the interrupted run).")
+        generators = [_rng_setter(model, "rng", meta["model_rng"], "BackupAndRestore: the model's generator")]
+        generators += [_rng_setter(layer, "_rng", meta["layer_rngs"].get(path), f"BackupAndRestore: layer {path!r}")
+                       for path, layer in model.leaf_layers()]
         model.set_weights([arrays[name] for name in meta["weights"]])  # checks every shape first
         optimizer.state = {tuple(item["key"]): {slot: np.array(arrays[name]) for slot, name in item["slots"].items()}
                            for item in saved["state"]}
@@ -319,9 +329,8 @@ class BackupAndRestore(Callback):
         optimizer.iterations = saved["iterations"]
         if saved["learning_rate"] is not None and not callable(optimizer.learning_rate):
             optimizer.learning_rate = saved["learning_rate"]
-        _set_rng(model, "rng", meta["model_rng"], "BackupAndRestore: the model's generator")
-        for path, layer in model.leaf_layers():
-            _set_rng(layer, "_rng", meta["layer_rngs"].get(path), f"BackupAndRestore: layer {path!r}")
+        for put in generators:
+            put()
         if meta["figures"] is not None:
             self._pending_figures = (meta["figures"], arrays)
         self._restore_callbacks(meta["callbacks"], arrays)  # they have run on_train_begin (reset) already
