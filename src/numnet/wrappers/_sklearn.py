@@ -161,12 +161,16 @@ class SKLearnClassifier(ClassifierMixin, _SKLBase):
     output ``(n_samples, n_classes)`` as float64, ``predict(X)`` the label of the largest
     probability. ``score`` is the accuracy (``ClassifierMixin``).
 
-    >>> def build(X, y):
-    ...     inputs = numnet.Input((X.shape[1],))
-    ...     model = numnet.Model(inputs, numnet.Dense(y.shape[1], activation="softmax", seed=0)(inputs), seed=0)
-    ...     model.compile("adam", "categorical_crossentropy")
-    ...     return model
-    >>> SKLearnClassifier(build, fit_kwargs={"epochs": 5}).fit(X, ["a", "b", ...]).classes_
+    For example (docs/scikit_learn.md has a runnable one)::
+
+        def build(X, y):
+            inputs = numnet.Input((X.shape[1],))
+            outputs = numnet.Dense(y.shape[1], activation="softmax", seed=0)(inputs)
+            model = numnet.Model(inputs, outputs, seed=0)
+            model.compile("adam", "categorical_crossentropy")
+            return model
+
+        SKLearnClassifier(build, fit_kwargs={"epochs": 5}).fit(X, labels).classes_
     """
 
     _y_numeric = False
