@@ -81,7 +81,7 @@ _BATCH_HOOKS = {
 
 def _overrides(callback, hook: str) -> bool:
     # a hook of its class, or a function set on the instance (LambdaCallback)
-    return getattr(type(callback), hook) is not getattr(Callback, hook) or hook in vars(callback)
+    return getattr(type(callback), hook) is not getattr(Callback, hook) or hook in getattr(callback, "__dict__", {})
 
 
 class CallbackList:
