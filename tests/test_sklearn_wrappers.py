@@ -304,7 +304,8 @@ def test_missing_scikit_learn_says_what_to_install(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)  # as if scikit-learn were not installed
     monkeypatch.delitem(sys.modules, "numnet.wrappers._sklearn")
     monkeypatch.delattr(numnet.wrappers, "_sklearn")
-    with pytest.raises(ImportError, match=r"needs scikit-learn, which is not installed: pip install 'numnet\[sklearn\]'"):
+    message = r"needs scikit-learn, which is not installed: pip install 'numnet\[sklearn\]'"
+    with pytest.raises(ImportError, match=message):
         numnet.wrappers.SKLearnRegressor
     with pytest.raises(AttributeError, match="has no attribute 'KerasClassifier'"):
         numnet.wrappers.KerasClassifier

@@ -198,7 +198,8 @@ class SKLearnClassifier(ClassifierMixin, _SKLBase):
             index = np.minimum(index, len(self.classes_) - 1)
             unknown = self.classes_[index] != y
             if unknown.any():
-                raise ValueError(f"SKLearnClassifier(warm_start=True): y holds labels {np.unique(y[unknown])[:5].tolist()} "
+                new = np.unique(y[unknown])[:5].tolist()
+                raise ValueError(f"SKLearnClassifier(warm_start=True): y holds labels {new} "
                                  f"that the first fit did not have (classes_ = {self.classes_[:10].tolist()}).")
         return np.eye(len(self.classes_), dtype=np.float32)[index]
 
