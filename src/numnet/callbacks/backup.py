@@ -67,6 +67,17 @@ def _rng_setter(owner, attribute: str, state, where: str):
     return put
 
 
+def _once(function, what: str) -> None:
+    """``function()`` here, or under ``DataParallel`` on rank 0 only while the others wait
+    (every process holds the same state; one writes the file, as ``model.save`` does)."""
+    from ..distribution import _state
+
+    if _state.current is None:
+        function()
+    else:
+        _state.current.run_once(function, what=what)
+
+
 def _plain(value):
     """A JSON-able copy of a callback counter or metric field, or raise TypeError."""
     if value is None or isinstance(value, (bool, int, str)):
@@ -224,13 +235,16 @@ class BackupAndRestore(Callback):
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint:
-            for path in (self.latest_path, self.previous_path):
-                if os.path.exists(path):
-                    os.remove(path)
-            try:
-                os.rmdir(self.backup_dir)  # only when nothing else is in it
-            except OSError:
-                pass
+            _once(self._delete, f"BackupAndRestore's clean-up of {self.backup_dir!r}")
+
+    def _delete(self) -> None:
+        for path in (self.latest_path, self.previous_path):
+            if os.path.exists(path):
+                os.remove(path)
+        try:
+            os.rmdir(self.backup_dir)  # only when nothing else is in it
+        except OSError:
+            pass
 
     # --- writing -------------------------------------------------------------------------------
     def _save(self, epoch: int, batch: int, rng, mid_epoch: bool) -> None:
@@ -259,10 +273,14 @@ class BackupAndRestore(Callback):
         }
         arrays = dict(writer.arrays)
         arrays["meta"] = np.frombuffer(_to_json_bytes(meta), dtype=np.uint8)
-        os.makedirs(self.backup_dir, exist_ok=True)
-        if self.double_checkpoint and os.path.exists(self.latest_path):
-            os.replace(self.latest_path, self.previous_path)
-        _atomic_write(self.latest_path, arrays)
+
+        def write():
+            os.makedirs(self.backup_dir, exist_ok=True)
+            if self.double_checkpoint and os.path.exists(self.latest_path):
+                os.replace(self.latest_path, self.previous_path)
+            _atomic_write(self.latest_path, arrays)
+
+        _once(write, f"BackupAndRestore's backup in {self.backup_dir!r}")
 
     def _callbacks_state(self, writer: _Writer) -> list:
         """The counters of the callbacks that have some, by class name and, among those of one
