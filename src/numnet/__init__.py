@@ -69,7 +69,7 @@ from .layers import (  # Keras 3 merge, convolution and 2-D reshaping layers
 )
 from .random import set_seed
 from . import callbacks, metrics, schedules
-from . import export, gradient_check, graph, models, plot, training
+from . import export, gradient_check, graph, models, plot, training, wrappers
 from . import distribution
 from . import backend, cli, saving
 from .models import Model, Sequential

@@ -80,7 +80,8 @@ _BATCH_HOOKS = {
 
 
 def _overrides(callback, hook: str) -> bool:
-    return getattr(type(callback), hook) is not getattr(Callback, hook)
+    # a hook of its class, or a function set on the instance (LambdaCallback)
+    return getattr(type(callback), hook) is not getattr(Callback, hook) or hook in getattr(callback, "__dict__", {})
 
 
 class CallbackList:
@@ -93,6 +94,12 @@ class CallbackList:
                 raise TypeError(f"callbacks must be numnet.callbacks.Callback instances, got {callback!r}.")
             callback.set_model(model)
             callback.set_params(params)
+        # BackupAndRestore runs after the others at every hook: its backup at an epoch's end then
+        # holds their counters as updated for that epoch, and it restores them after they reset.
+        self.callbacks.sort(key=lambda c: bool(getattr(c, "_runs_last", False)))  # stable
+        for callback in self.callbacks:
+            if hasattr(callback, "_set_siblings"):
+                callback._set_siblings(self.callbacks)
         # Skip the per-batch hooks entirely when nobody listens (they run every step).
         self.wants = {kind: any(_overrides(c, h) for c in self.callbacks for h in hooks)
                       for kind, hooks in _BATCH_HOOKS.items()}

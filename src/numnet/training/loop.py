@@ -7,6 +7,7 @@ The per-batch loop then only indexes, casts and calls the step.
 
 from __future__ import annotations
 
+import itertools
 import signal
 import threading
 import warnings
@@ -173,9 +174,11 @@ def _epochs(model, train, val, n_train, epochs, initial_epoch, batch_size, valid
     trained = 0  # batches trained in this fit
 
     hooks.on_train_begin({})
+    # Where an interrupted fit stopped, as callbacks.BackupAndRestore restored it; else (0, 0).
+    start_epoch, start_batch = model.__dict__.pop("_resume_at", (0, 0))
     snapshot = Snapshot(model)
     try:
-        for epoch in range(initial_epoch, epochs):
+        for epoch in range(max(initial_epoch, start_epoch), epochs):
             hooks.on_epoch_begin(epoch, {})
             n_batches = progress.n_batches = train.num_batches
             progress.begin_epoch(epoch)
@@ -183,9 +186,11 @@ def _epochs(model, train, val, n_train, epochs, initial_epoch, batch_size, valid
                 snapshot = Snapshot(model)
             compiled.reset()
             logs = {}
-            completed = 0
+            # A resumed epoch skips the batches its backup already trained (they are still drawn,
+            # so that the shuffled order and every later batch are the uninterrupted run's).
+            completed, start_batch = start_batch, 0
             batches = train.epoch()
-            for batch, data in enumerate(batches):
+            for batch, data in itertools.islice(enumerate(batches), completed, None):
                 if hooks.wants_batches:
                     hooks.on_train_batch_begin(batch, {})
                 try:
