@@ -374,3 +374,29 @@ def test_the_docs_example_runs():
     assert blocks
     for block in blocks:
         exec(compile(block, "docs/regularization.md", "exec"), {})
+
+
+@pytest.mark.parametrize("make, names", [
+    (lambda: layers.DepthwiseConv2D(3, depthwise_regularizer=regularizers.L2(0.1), bias_regularizer=regularizers.L1(0.2),
+                                    depthwise_constraint=constraints.NonNeg()),
+     ("depthwise_kernel", "bias")),
+    (lambda: layers.SeparableConv2D(4, 3, depthwise_regularizer=regularizers.L2(0.1),
+                                    pointwise_regularizer=regularizers.L1(0.3), bias_regularizer=regularizers.L1(0.2)),
+     ("depthwise_kernel", "pointwise_kernel", "bias")),
+    (lambda: layers.Conv2DTranspose(3, 2, kernel_regularizer=regularizers.L2(0.1), bias_regularizer=regularizers.L1(0.2)),
+     ("kernel", "bias")),
+], ids=["depthwise", "separable", "transpose"])
+def test_the_conv_variants_take_their_keras_regularizer_arguments(make, names, tmp_path):
+    layer = make()
+    inputs = numnet.Input((6, 6, 2))
+    model = numnet.Model(inputs, layer(inputs))
+    for name in names:
+        layer.params[name][...] = np.linspace(-1, 1, layer.params[name].size).reshape(layer.params[name].shape)
+    by_formula = {"depthwise_kernel": 0.1 * np.sum(layer.params["depthwise_kernel"] ** 2) if "depthwise_kernel" in names else 0,
+                  "kernel": 0.1 * np.sum(layer.params.get("kernel", np.zeros(1)) ** 2),
+                  "pointwise_kernel": 0.3 * np.sum(np.abs(layer.params.get("pointwise_kernel", np.zeros(1)))),
+                  "bias": 0.2 * np.sum(np.abs(layer.params["bias"]))}
+    assert [float(t.value) for t in model.losses] == pytest.approx([by_formula[n] for n in names], rel=1e-6)
+    model.save(tmp_path / "m.npz")
+    loaded = numnet.load_model(tmp_path / "m.npz")
+    assert [float(t.value) for t in loaded.losses] == pytest.approx([float(t.value) for t in model.losses])

@@ -53,6 +53,8 @@ class Conv2DTranspose(ActivatedLayer):
     ``output_padding`` (each below its stride) lengthens the output by that many positions.
     """
 
+    weight_groups = {"kernel": ("kernel",), "bias": ("bias",)}  # kernel_regularizer=, bias_constraint=, ...
+
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid", output_padding=None,
                  data_format=None, dilation_rate=1, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", name: str | None = None,

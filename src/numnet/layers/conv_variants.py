@@ -132,6 +132,8 @@ class DepthwiseConv2D(_Depthwise):
     (``numnet.layers._grouped``), ``dL/dbias = sum d``.
     """
 
+    weight_groups = {"depthwise": ("depthwise_kernel",), "bias": ("bias",)}  # depthwise_regularizer=, ...
+
     def __init__(self, kernel_size, strides=1, padding: str = "valid", depth_multiplier: int = 1, data_format=None,
                  dilation_rate=1, activation=None, use_bias: bool = True, depthwise_initializer="glorot_uniform",
                  bias_initializer="zeros", name: str | None = None, **kwargs) -> None:
@@ -152,6 +154,8 @@ class SeparableConv2D(_Depthwise):
     order). Backward for ``d = dL/dz``: ``dL/dpointwise = u^T d``, ``dL/dbias = sum d``,
     ``dL/du = d pointwise^T``, then the depthwise step's backward.
     """
+
+    weight_groups = {"depthwise": ("depthwise_kernel",), "pointwise": ("pointwise_kernel",), "bias": ("bias",)}
 
     _owner = "SeparableConv2D"
     _pointwise = True
