@@ -217,3 +217,24 @@ def test_csv_logger_append_keeps_the_header_and_overwrite_replaces(tmp_path):
     model.fit(x, y, epochs=1, callbacks=[CSVLogger(path, separator=";")], verbose=0)
     rows = list(csv.reader(open(path, newline=""), delimiter=";"))
     assert len(rows) == 2 and rows[0] == ["epoch", "loss", "mae"]
+
+
+def test_learning_rate_callbacks_log_the_rate_as_learning_rate_in_history():
+    """Keras's log entry: ReduceLROnPlateau and LearningRateScheduler put the epoch's rate in
+    its logs as ``learning_rate``; History (run after the user's callbacks) records it."""
+    import numnet
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 3)), rng.normal(size=(16, 1))
+    model = numnet.Sequential([numnet.Input((3,)), numnet.Dense(1, seed=0)])
+    model.compile(numnet.optimizers.SGD(0.1), "mse")
+    schedule = numnet.callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1))
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[schedule])
+    assert history.history["learning_rate"] == pytest.approx([0.1, 0.05, 0.1 / 3])
+    model.compile(numnet.optimizers.SGD(0.1), "mse")
+    plateau = numnet.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=1e9)
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[plateau])
+    # min_delta so large that no epoch after the first improves: the rate halves after
+    # epochs 2 and 3, and each epoch logs the rate it trained with (Keras logs before reducing)
+    assert history.history["learning_rate"] == pytest.approx([0.1, 0.1, 0.05])
+    assert model.optimizer.learning_rate == pytest.approx(0.025)

@@ -110,6 +110,8 @@ class ReduceLROnPlateau(Callback):
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:  # Keras's log entry: the rate this epoch trained with (History runs after)
+            logs["learning_rate"] = float(self.model.optimizer.current_learning_rate)
         current = monitored_value(logs, self.monitor)
         if current is None:
             return
@@ -136,7 +138,12 @@ class ReduceLROnPlateau(Callback):
 
 class LearningRateScheduler(Callback):
     """Set the learning rate at the start of every epoch to ``schedule(epoch, lr)``, where
-    ``epoch`` counts from 0 and ``lr`` is the current rate."""
+    ``epoch`` counts from 0 and ``lr`` is the current rate; the epoch's logs (and History)
+    get it as ``learning_rate``."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.current_learning_rate)
 
     def __init__(self, schedule, verbose: int = 0) -> None:
         super().__init__()

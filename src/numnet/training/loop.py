@@ -167,7 +167,9 @@ def _epochs(model, train, val, n_train, epochs, initial_epoch, batch_size, valid
                 f"give validation_data or validation_split. {type(callback).__name__} will not act.",
                 stacklevel=3,
             )
-    hooks = callbacks_module.CallbackList([history, *user_callbacks], model, params)
+    # History last (as in Keras): it records what the other callbacks added to the epoch's
+    # logs, such as ReduceLROnPlateau's "learning_rate".
+    hooks = callbacks_module.CallbackList([*user_callbacks, history], model, params)
     progress = Progress(verbose, epochs, n_batches)
     model.history = history
     model.stop_training = False
