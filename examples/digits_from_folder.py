@@ -43,15 +43,9 @@ def main(folder, epochs=15, verbose=1) -> float:
     hidden = Dense(64, activation="relu")(Flatten()(x / 255.0))   # pixels arrive as 0..255
     model = Model(x, Dense(10, activation="softmax")(hidden))
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    val_x, val_y = val.to_arrays()                   # 359 images: small enough to hold at once
-    for epoch in range(epochs):
-        for images, labels in train:                 # one batch at a time, decoded from the files
-            model.train_on_batch(images, labels)
-        train.on_epoch_end()                         # a new order for the next epoch
-        if verbose:
-            loss, accuracy = model.evaluate(val_x, val_y, verbose=0)
-            print(f"epoch {epoch + 1}: val_loss {loss:.3f}, val_accuracy {accuracy:.3f}")
-    return float(model.evaluate(val_x, val_y, verbose=0)[1])
+    # fit reads one batch at a time, decoded from the files, and reshuffles between epochs
+    model.fit(train, epochs=epochs, validation_data=val, verbose=2 if verbose else 0)
+    return float(model.evaluate(val, verbose=0)[1])
 
 
 if __name__ == "__main__":
