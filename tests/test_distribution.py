@@ -324,3 +324,9 @@ def test_without_a_distribution_this_is_process_zero_of_one():
     assert distribution.distribution() is None
     assert (distribution.rank(), distribution.size(), distribution.is_chief()) == (0, 1, True)
     distribution.barrier()  # nothing to wait for
+
+
+def test_evaluate_prints_its_figures_once_on_rank_zero():
+    result = _launch(2, "evaluate_verbose.py")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("loss:") == 1, result.stdout

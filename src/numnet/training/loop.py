@@ -20,6 +20,7 @@ from . import adapters, fit_data
 from .predict_source import predict_source
 from .data import as_inputs, as_sample_weights, as_targets, check_finite, check_positive_int
 from .guard import Snapshot, weights_finite
+from ..distribution import is_chief
 from .progress import Progress
 
 # How many batches may pass between two snapshots of the weights that the divergence guard
@@ -202,7 +203,7 @@ def _epochs(model, train, val, n_train, epochs, initial_epoch, batch_size, valid
                     loss = exc.loss
                     if quiet_on_nan:
                         hooks.on_train_batch_end(batch, {"loss": loss})
-                        if verbose:
+                        if verbose and is_chief():
                             print(f"{exc.what[0].upper()}{exc.what[1:]} at epoch {epoch + 1}, batch {batch + 1}: "
                                   "training stopped (TerminateOnNaN); the model keeps the weights of its last "
                                   "finite step.")
@@ -248,7 +249,7 @@ def _epochs(model, train, val, n_train, epochs, initial_epoch, batch_size, valid
                 if not quiet_on_nan:
                     raise FloatingPointError(f"{message} Try a lower learning rate (now "
                                              f"{model.optimizer.current_learning_rate:g}) or scaling the inputs.")
-                if verbose:
+                if verbose and is_chief():
                     print(f"{message} Training stopped (TerminateOnNaN).")
                 model.stop_training = True
                 completed, cut = 0, True  # the epoch did not complete: do not log it
@@ -341,7 +342,7 @@ def evaluate(model, x, y, batch_size=32, sample_weight=None, verbose=0, callback
     finally:
         epochs.close()
     hooks.on_test_end(dict(logs))
-    if verbose:
+    if verbose and is_chief():  # DataParallel: the global figures, printed once
         print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
     return logs
 
