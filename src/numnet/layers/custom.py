@@ -468,7 +468,9 @@ def _forward(self, inputs, training=False, **kwargs):
     _tape._active.clear()  # an outer tape sees this layer as one op (its plan's), not its insides
     try:
         with tape:
-            tape.watch(tensors)
+            ids = tape._ids  # watch the wrapped inputs (fresh Tensors: no structure to walk)
+            for tensor in tensors:
+                ids[id(tensor)] = tensor
             _state.recording.append(losses)
             try:
                 out = _checked_output(self, run_call(self, tensors if many else tensors[0], training, kwargs))
@@ -501,7 +503,12 @@ def _backward(self, output_error):
         targets.append(term)
         seeds.append(np.ones(term.shape, term.dtype))
     keys = list(self.params)
-    variables = [variable_for(self, k) for k in keys]
+    cached = self.__dict__.get("_backward_variables")
+    if cached is not None and cached[0] == keys:
+        variables = cached[1]
+    else:  # the weights' Variables, looked up once while the weight names stay the same
+        variables = [variable_for(self, k) for k in keys]
+        self.__dict__["_backward_variables"] = (keys, variables)
     need_inputs = self.needs_input_error
     sources = (record.inputs if need_inputs else []) + variables
     # The private tape's reverse pass itself (GradientTape.gradient's structure handling and
