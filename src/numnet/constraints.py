@@ -20,6 +20,8 @@ for a Conv2D kernel ``(rows, cols, in, out)`` use ``axis=[0, 1, 2]``.
 
 from __future__ import annotations
 
+from . import _serial
+
 import math
 
 import numpy as np
@@ -161,18 +163,10 @@ def get(identifier):
 
 
 def serialize(constraint) -> dict | None:
-    if constraint is None:
-        return None
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    """``{"class_name": ..., "config": ...}`` (None for None)."""
+    return _serial.serialize(constraint)
 
 
 def deserialize(config, custom_objects=None):
-    if config is None or isinstance(config, str):
-        return get(config)
-    classes = {**_CLASSES, **(custom_objects or {})}
-    try:
-        cls = classes[config["class_name"]]
-        return cls.from_config(dict(config.get("config", {})))
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"Cannot rebuild a constraint from {config!r:.200} ({exc!r}); known classes: "
-                         f"{sorted(classes)}.") from exc
+    """The constraint ``serialize`` described (``custom_objects``: your own classes by name)."""
+    return _serial.deserialize(config, _CLASSES, custom_objects, "constraint", get)

@@ -21,6 +21,8 @@ as in Keras. Write your own by subclassing ``Regularizer`` and implementing ``va
 
 from __future__ import annotations
 
+from . import _serial
+
 import math
 
 import numpy as np
@@ -159,20 +161,10 @@ def get(identifier):
 
 
 def serialize(regularizer) -> dict | None:
-    """``{"class_name": "L2", "config": {"l2": 0.01}}`` (None for None)."""
-    if regularizer is None:
-        return None
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    """``{"class_name": ..., "config": ...}`` (None for None)."""
+    return _serial.serialize(regularizer)
 
 
 def deserialize(config, custom_objects=None):
     """The regularizer ``serialize`` described (``custom_objects``: your own classes by name)."""
-    if config is None or isinstance(config, str):
-        return get(config)
-    classes = {**_CLASSES, **(custom_objects or {})}
-    try:
-        cls = classes[config["class_name"]]
-        return cls.from_config(dict(config.get("config", {})))
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"Cannot rebuild a regularizer from {config!r:.200} ({exc!r}); known classes: "
-                         f"{sorted(classes)}.") from exc
+    return _serial.deserialize(config, _CLASSES, custom_objects, "regularizer", get)
