@@ -95,6 +95,17 @@ def softmax_backward(p, dp, mask=None):
     return ds if mask is None else np.where(mask, ds, 0.0)
 
 
+def _split_error(layer, output_error):
+    """(dL/d output, dL/d scores or None): a layer that returned ``[output, scores]`` gets a
+    list of two errors back."""
+    if not layer._return_scores:
+        return output_error, None
+    if not isinstance(output_error, (list, tuple)) or len(output_error) != 2:
+        raise ValueError(f"{type(layer).__name__} {layer.name!r} returned [output, scores]: backward expects a "
+                         "list of two errors (None for one that gets none).")
+    return output_error[0], output_error[1]
+
+
 class MultiHeadAttention(Layer):
     """``num_heads`` scaled dot-product attentions over learned projections.
 
@@ -230,13 +241,7 @@ class MultiHeadAttention(Layer):
         if self._cache is None:
             raise RuntimeError(f"MultiHeadAttention {self.name!r}: call forward(inputs) before backward(output_error).")
         arrays, q, k, v, p, drop, o, allowed = self._cache
-        if self._return_scores:
-            if not isinstance(output_error, (list, tuple)) or len(output_error) != 2:
-                raise ValueError(f"MultiHeadAttention {self.name!r} returned [output, scores]: backward expects "
-                                 "a list of two errors (None for one that gets none).")
-            dy, dscores = output_error
-        else:
-            dy, dscores = output_error, None
+        dy, dscores = _split_error(self, output_error)
         b, h, tq, _ = q.shape
         wo = self.params["output_kernel"]
         d2 = np.asarray(dy).reshape(b * tq, -1)
@@ -376,13 +381,7 @@ class Attention(Layer):
         if self._cache is None:
             raise RuntimeError(f"Attention {self.name!r}: call forward(inputs) before backward(output_error).")
         arrays, p, drop, th, qmask, allowed = self._cache
-        if self._return_scores:
-            if not isinstance(output_error, (list, tuple)) or len(output_error) != 2:
-                raise ValueError(f"Attention {self.name!r} returned [output, scores]: backward expects a list of "
-                                 "two errors (None for one that gets none).")
-            dy, dscores = output_error
-        else:
-            dy, dscores = output_error, None
+        dy, dscores = _split_error(self, output_error)
         query, value = arrays[0], arrays[1]
         key = arrays[2] if len(arrays) == 3 else value
         dy = np.asarray(dy)
