@@ -238,3 +238,20 @@ def test_attention_returns_scores_in_a_graph():
     _, got = numnet.Model([query, value], [out, scores]).predict([a, b], verbose=0)
     weights = np.exp(a @ b.transpose(0, 2, 1))
     np.testing.assert_allclose(got, weights / weights.sum(-1, keepdims=True), rtol=1e-5)
+
+
+@pytest.mark.parametrize("make", [lambda: MultiHeadAttention(num_heads=2, key_dim=3, seed=0), Attention],
+                         ids=["mha", "attention"])
+def test_backward_after_returning_scores_needs_two_errors(make):
+    layer = make()
+    rng = np.random.default_rng(1)
+    q, v = rng.normal(size=(2, 4, 6)), rng.normal(size=(2, 5, 6))
+    out, scores = layer.forward([q, v], return_attention_scores=True)
+    before = [w.copy() for w in layer.get_weights()]
+    with pytest.raises(ValueError, match=r"returned \[output, scores\]: backward expects a list of two errors"):
+        layer.backward(np.ones_like(out))
+    for a, b in zip(before, layer.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    layer.needs_input_error = True
+    dq, dv = layer.backward([np.ones_like(out), None])
+    assert dq.shape == q.shape and dv.shape == v.shape
