@@ -17,11 +17,12 @@ import numpy as np
 
 from .. import initializers
 from ..random import make_generator
+from . import _attention_core as _core
 from . import _sequence as seq
 from ._attention_projection import project_all, project_all_backward
 from .layer import Layer
 
-_LARGE_NEGATIVE = 1e9
+_LARGE_NEGATIVE = _core.LARGE_NEGATIVE
 
 
 def _inputs(layer, inputs):
@@ -219,22 +220,21 @@ class MultiHeadAttention(Layer):
             q = self._project(query, "query") * (1.0 / math.sqrt(self.key_dim))
             k = self._project(key, "key")
             v = self._project(value, "value")
-        p = masked_softmax(q @ k.transpose(0, 1, 3, 2), None if allowed is None else allowed[:, None])
         drop = None
         if training and self.dropout > 0:
             if self._rng is None:
                 self._rng = make_generator(self.seed)
-            drop = seq.dropout_mask(self._rng, p.shape, self.dropout, p.dtype)
-        pd = p if drop is None else p * drop
-        o = (pd @ v).transpose(0, 2, 1, 3).reshape(b * tq, -1)  # (B*Tq, H*dv)
+            drop = seq.dropout_mask(self._rng, (b, self.num_heads, tq, tk), self.dropout, q.dtype)
+        o, p = _core.forward(q, k, v, allowed, drop)  # p key-major (B, Tk, H, Tq): _attention_core.py
+        o = o.reshape(b * tq, -1)  # (B*Tq, H*dv)
         wo = self.params["output_kernel"]
         y = o @ wo.reshape(-1, wo.shape[-1])
         if self.use_bias:
             y += self.params["output_bias"]
         y = y.reshape(b, tq, -1)
-        self._cache = (arrays, q, k, v, p, drop, o, None if allowed is None else allowed[:, None])
+        self._cache = (arrays, q, k, v, p, drop, o, allowed)
         self._return_scores = bool(return_attention_scores)
-        self.output = [y, p] if return_attention_scores else y
+        self.output = [y, np.ascontiguousarray(_core.as_scores(p))] if return_attention_scores else y
         return self.output
 
     def backward(self, output_error):
@@ -249,17 +249,10 @@ class MultiHeadAttention(Layer):
         if self.use_bias:
             self.grads["output_bias"] = np.ones(len(d2), dtype=d2.dtype) @ d2
         do = (d2 @ wo.reshape(-1, wo.shape[-1]).T).reshape(b, tq, h, -1).transpose(0, 2, 1, 3)
-        pd = p if drop is None else p * drop
-        dv = pd.transpose(0, 1, 3, 2) @ do
-        dp = do @ v.transpose(0, 1, 3, 2)
-        if drop is not None:
-            dp *= drop
         if dscores is not None:
-            dp += dscores
-        ds = softmax_backward(p, dp, allowed)
-        scale = 1.0 / math.sqrt(self.key_dim)
-        dq = (ds @ k) * scale
-        dk = ds.transpose(0, 1, 3, 2) @ q  # q already carries the scale
+            dscores = np.asarray(dscores, dtype=p.dtype)
+        dq, dk, dv = _core.backward(q, k, v, p, allowed, drop, do, dscores)  # dk: q carries the scale
+        dq *= 1.0 / math.sqrt(self.key_dim)
         query, value = arrays[0], arrays[1]
         key = arrays[2] if len(arrays) == 3 else value
         if len(arrays) == 2 and query is value:  # [dL/dquery, dL/dvalue + dL/dkey], as below
