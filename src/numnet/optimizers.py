@@ -206,8 +206,8 @@ class Optimizer:
             self._update(state, param, grad, lr)
         self._decay = self.weight_decay
 
-    def step_flat(self, layout, params: np.ndarray, grads: np.ndarray) -> None:
-        """One step over many parameters stored in one flat buffer.
+    def step_flat(self, layout, params: np.ndarray, grads: np.ndarray, largest: float | None = None) -> bool:
+        """One step over many parameters stored in one flat buffer; True when it was taken.
 
         ``params`` and ``grads`` are 1-D arrays holding every parameter back to back;
         ``layout`` lists ``(key, start, stop, shape)`` for each. Every update rule here is
@@ -216,11 +216,18 @@ class Optimizer:
         parameter. The state stays addressable per key: ``state[key][slot]`` is a view
         into the flat slot. Falls back to ``step`` when the parameters' scalar slots
         (Adam's step count) disagree, e.g. a layer unfrozen mid-training.
+
+        ``largest``: refuse the step (return False, change nothing: no weight, no state,
+        no iteration count) when a gradient is NaN or has a magnitude of ``largest`` or
+        more (``fit``'s divergence guard). ``_gradients_within`` checks it; Adam checks the
+        squares it needs anyway, saving a pass over the gradients.
         """
         flat_state = self._flat_state(layout, params)
+        if largest is not None and grads.size and not self._gradients_within(flat_state, grads, largest):
+            return False
         if flat_state is None:
             self.step((key, params[a:b].reshape(shape), grads[a:b].reshape(shape)) for key, a, b, shape in layout)
-            return
+            return True
         if self.clips:
             grads = self._clipped_flat(layout, grads)
         lr = self.current_learning_rate
@@ -230,6 +237,12 @@ class Optimizer:
             self._update(flat_state, params, grads, lr)
         finally:
             self._decay = self.weight_decay
+        return True
+
+    def _gradients_within(self, flat_state, grads: np.ndarray, largest: float) -> bool:
+        """Whether every gradient is a number of magnitude below ``largest``. min and max: two
+        passes without a temporary (NaN fails both comparisons) and no BLAS call."""
+        return bool(-largest < grads.min() and grads.max() < largest)
 
     def _flat_state(self, layout, params):
         cached = self._flat
@@ -489,6 +502,20 @@ class Adam(Optimizer):
     def _l2_grad(self, param, grad):
         return self._decayed(param, grad)
 
+    def _gradients_within(self, flat_state, grads, largest):
+        """The squares the update needs, computed now into the workspace: their maximum is
+        below ``largest**2`` when every gradient is below ``largest`` and none is NaN (to
+        the rounding of a square at the bound; one pass instead of the two of min and max). ``_update`` reuses them when it
+        steps with these very gradients (not after clipping or L2 decay made new ones)."""
+        if flat_state is None:
+            return super()._gradients_within(flat_state, grads, largest)
+        squares = flat_state["_scratch"]
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is what is checked for: no warning
+            np.multiply(grads, grads, out=squares)
+        within = bool(squares.max() < largest * largest)
+        self._squares_of = grads if within else None
+        return within
+
     def _update(self, state, param, grad, lr):
         grad = self._l2_grad(param, grad)
         m_sum, v_sum, scratch = state["m"], state["v"], state["_scratch"]
@@ -496,7 +523,9 @@ class Adam(Optimizer):
         t = int(state["step"])
         m_sum *= self.beta_1
         m_sum += grad
-        np.multiply(grad, grad, out=scratch)
+        if self.__dict__.get("_squares_of") is not grad:  # else _gradients_within left grad**2 in scratch
+            np.multiply(grad, grad, out=scratch)
+        self._squares_of = None
         v_sum *= self.beta_2
         v_sum += scratch
         bias_2_sqrt = math.sqrt(1 - self.beta_2**t)

@@ -137,14 +137,11 @@ class Trainer:
         if penalty is not None:
             penalty.add_gradients()
         # A NaN / inf gradient, or one whose squares overflow (which would poison Adam's or
-        # RMSprop's second moment for good), stops the step before it changes anything.
-        # min and max: two passes without a temporary (NaN fails both comparisons), and no
-        # BLAS call (np.dot's thread hand-off cost more in a step than its arithmetic).
-        grads = flat.grads
-        if grads.size and not (-_LARGEST < grads.min() and grads.max() < _LARGEST):
+        # RMSprop's second moment for good), stops the step before it changes anything; the
+        # optimizer checks it (Adam on the squares it computes anyway).
+        if not self.optimizer.step_flat(flat.layout, flat.params, flat.grads, largest=_LARGEST):
             _restore(buffers)
             raise NonFiniteLoss(loss, in_gradient=True)
-        self.optimizer.step_flat(flat.layout, flat.params, flat.grads)
         if penalty is not None:
             penalty.constrain()
         compiled.update(y, outputs, loss, per_output, len(x[0]), masks=masks)
