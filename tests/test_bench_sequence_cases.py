@@ -33,3 +33,25 @@ def test_cpu_time_script_runs_one_case():
     assert proc.returncode == 0, proc.stderr
     times = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(times) == {"h-train", "h-predict"} and all(t > 0 for t in times.values())
+
+
+def test_instruction_count_jobs_run_every_case_and_the_counts_are_parsed(tmp_path):
+    """instructions.py's jobs run for each case (here without valgrind, PASSES 0 and 1), and
+    its parser reads valgrind's summary line (a stand-in valgrind prints one)."""
+    for case in ("b", "c", "e-predict"):
+        proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "instructions_job.py"), case, "1"],
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, **ONE_THREAD, "PYTHONPATH": str(SRC)},
+                              cwd=str(ROOT / "benchmarks"))
+        assert proc.returncode == 0, proc.stderr
+    fake = tmp_path / "valgrind"
+    fake.write_text("#!/bin/sh\n"
+                    "case \"$*\" in *' 0') n=1,000,000 ;; *) n=5,000,000 ;; esac\n"
+                    "echo \"==1== I   refs:      $n\" >&2\n")
+    fake.chmod(0o755)
+    out = tmp_path / "counts.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "instructions.py"), "--numnet-src",
+                           f"tree={SRC}", "--case", "a", "--json", str(out)], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(out.read_text())["per_pass"] == {"a": {"tree": 2_000_000.0}}  # (5M - 1M) / 2 passes
