@@ -200,3 +200,56 @@ def test_bias_correction_counts_each_parameters_own_steps(config):
         optimizer.step([(("early", "kernel"), other, np.ones(3)), (("late", "kernel"), late, grad)])
         trajectory.append(late.copy())
     np.testing.assert_allclose(np.stack(trajectory), REF[f"opt_{config}"], rtol=1e-12, atol=1e-12)
+
+
+def _flat_problem(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    layout = [("dense/kernel", 0, 30, (5, 6)), ("dense/bias", 30, n, (10,))]
+    return layout, rng.standard_normal(n), [rng.standard_normal(n) for _ in range(3)]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Adam(learning_rate=0.01),
+    lambda: Adam(learning_rate=0.01, weight_decay=0.1),
+    lambda: Adam(learning_rate=0.01, clipnorm=0.5),
+    lambda: Adam(learning_rate=0.01, amsgrad=True),
+    lambda: AdamW(learning_rate=0.01),
+    lambda: SGD(learning_rate=0.1, momentum=0.9),
+    lambda: RMSprop(learning_rate=0.01),
+])
+def test_step_flat_with_the_divergence_guard_steps_exactly_as_without(make):
+    """fit's guard (``largest``) changes no arithmetic: Adam's reuse of the squares it checked
+    gives the same bits as recomputing them, with L2 decay and clipping (new gradients) too."""
+    layout, start, grads = _flat_problem()
+    guarded, plain = make(), make()
+    p_guarded, p_plain = start.copy(), start.copy()
+    for g in grads:
+        assert guarded.step_flat(layout, p_guarded, g.copy(), largest=1e19) is True
+        assert plain.step_flat(layout, p_plain, g.copy()) is True
+    np.testing.assert_array_equal(p_guarded, p_plain)
+    for key in plain.state:
+        for slot, value in plain.state[key].items():
+            np.testing.assert_array_equal(guarded.state[key][slot], value)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 2e19, -2e19])
+@pytest.mark.parametrize("make", [lambda: Adam(learning_rate=0.01), lambda: SGD(learning_rate=0.1, momentum=0.9)])
+def test_step_flat_refuses_a_bad_gradient_and_changes_nothing(make, bad):
+    layout, start, grads = _flat_problem()
+    opt = make()
+    params = start.copy()
+    assert opt.step_flat(layout, params, grads[0], largest=1.8e19)
+    before = params.copy()
+    state = {k: {s: np.array(v, copy=True) for s, v in slots.items()} for k, slots in opt.state.items()}
+    g = grads[1].copy()
+    g[7] = bad
+    with np.errstate(all="raise"):  # the check itself warns of nothing
+        assert opt.step_flat(layout, params, g, largest=1.8e19) is False
+    assert opt.iterations == 1
+    np.testing.assert_array_equal(params, before)
+    for key, slots in state.items():
+        for slot, value in slots.items():
+            if not slot.startswith("_"):  # workspace, not state
+                np.testing.assert_array_equal(opt.state[key][slot], value)
+    assert opt.step_flat(layout, params, grads[2], largest=1.8e19)  # and the next finite step is taken
+    assert opt.iterations == 2

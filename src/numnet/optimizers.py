@@ -505,8 +505,9 @@ class Adam(Optimizer):
     def _gradients_within(self, flat_state, grads, largest):
         """The squares the update needs, computed now into the workspace: their maximum is
         below ``largest**2`` when every gradient is below ``largest`` and none is NaN (to
-        the rounding of a square at the bound; one pass instead of the two of min and max). ``_update`` reuses them when it
-        steps with these very gradients (not after clipping or L2 decay made new ones)."""
+        the rounding of a square at the bound; one pass instead of the two of min and max).
+        ``_update`` reuses them when it steps with these very gradients (not after clipping
+        or L2 decay made new ones)."""
         if flat_state is None:
             return super()._gradients_within(flat_state, grads, largest)
         squares = flat_state["_scratch"]
