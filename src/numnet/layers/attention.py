@@ -124,8 +124,9 @@ class MultiHeadAttention(Layer):
     Backward (per head): ``dP = dO V^T``, ``dV = P^T dO``, ``dS = P (dP - rowsum(dP P))``,
     ``dQ = dS K / sqrt(dk)``, ``dK = dS^T Q / sqrt(dk)``; each projection's weight gradient
     is one product over batch and time. The attention itself (S, P, O and their gradients)
-    runs in ``_attention_core.py``, in batch chunks with P stored key-major. It returns ``[dL/dquery, dL/dvalue]`` (the key's
-    error added to the value's when the key is the value) or three errors for three inputs.
+    runs in ``_attention_core.py``, in batch chunks with P stored key-major. It returns
+    ``[dL/dquery, dL/dvalue]`` (the key's error added to the value's when the key is the
+    value) or three errors for three inputs.
     """
 
     # kernel_regularizer= / bias_constraint= ... cover the four projections, as in Keras.
