@@ -230,6 +230,32 @@ def test_gradient_accumulates_over_shared_uses_and_keeps_float32():
     np.testing.assert_allclose(g.numpy(), 3 + 6 * wv + np.cos(wv), rtol=1e-6)
 
 
+
+def test_mixed_dtype_ops_give_each_input_a_gradient_in_its_own_dtype():
+    # float32 Variables meeting float64 arrays: the products are float64, and each gradient
+    # comes back in its input's dtype and shape (broadcast axes summed), with the float64 value.
+    rng = np.random.default_rng(3)
+    w32 = Variable(rng.standard_normal((3, 2)).astype(np.float32))
+    b32 = Variable(rng.standard_normal(2).astype(np.float32))
+    x64 = rng.standard_normal((4, 3))
+    c64 = rng.standard_normal((4, 2))
+    with GradientTape() as tape:
+        y = ops.matmul(x64, w32) + b32  # float64 (4, 2)
+        z = ops.sum(ops.tanh(y) * c64)
+    gw, gb = tape.gradient(z, [w32, b32])
+    assert y.dtype == np.float64 and gw.dtype == np.float32 and gb.dtype == np.float32
+    assert gw.shape == (3, 2) and gb.shape == (2,)
+    yv = x64 @ w32.numpy().astype(np.float64) + b32.numpy()
+    dy = (1 - np.tanh(yv) ** 2) * c64
+    np.testing.assert_allclose(gw.numpy(), x64.T @ dy, rtol=1e-6)
+    np.testing.assert_allclose(gb.numpy(), dy.sum(0), rtol=1e-6)
+    with GradientTape() as tape:  # a 0-d Variable: unary and binary ops on 0-d arrays
+        s = Variable(np.array(0.5, dtype=np.float32))
+        u = ops.exp(s) * np.float64(2.0)
+    g = tape.gradient(u, s)
+    assert type(g.numpy()) is np.ndarray and g.dtype == np.float32 and g.shape == ()
+    np.testing.assert_allclose(g.numpy(), 2 * np.exp(0.5), rtol=1e-6)
+
 # --- primitives --------------------------------------------------------------------------------
 
 

@@ -75,7 +75,11 @@ class LayerVariable(Variable):
 
     @property
     def trainable(self) -> bool:
-        return bool(self.layer.trainable) and self.key in self.layer.params
+        layer = self.layer
+        if not layer.trainable:
+            return False
+        own = layer.__dict__.get("_own_params")  # a call layer's own weight: no path to resolve
+        return (own is not None and self.key in own) or self.key in layer.params
 
     @property
     def path(self):
@@ -463,24 +467,28 @@ def _forward(self, inputs, training=False, **kwargs):
             _note_losses(self, losses)
         return out.value if not isinstance(out, (list, tuple)) else [o.value for o in out]
     tape = _tape.GradientTape()
+    ids = tape._ids  # watch the wrapped inputs (fresh Tensors: no structure to walk)
+    for tensor in tensors:
+        ids[id(tensor)] = tensor
     losses: list = []
-    outer = _tape._active[:]
-    _tape._active.clear()  # an outer tape sees this layer as one op (its plan's), not its insides
+    active = _tape._active
+    outer = active[:] if active else None
+    # This tape alone records: an outer tape sees this layer as one op (its plan's), not its
+    # insides. (Entered directly rather than with ``with tape``: this runs at every step.)
+    active[:] = [tape]
+    recording = _state.recording
+    recording.append(losses)
     try:
-        with tape:
-            ids = tape._ids  # watch the wrapped inputs (fresh Tensors: no structure to walk)
-            for tensor in tensors:
-                ids[id(tensor)] = tensor
-            _state.recording.append(losses)
-            try:
-                out = _checked_output(self, run_call(self, tensors if many else tensors[0], training, kwargs))
-            finally:
-                _state.recording.pop()
+        out = _checked_output(self, run_call(self, tensors if many else tensors[0], training, kwargs))
     finally:
-        _tape._active[:] = outer
+        recording.pop()
+        if outer is None:
+            active.clear()
+        else:
+            active[:] = outer
     single = not isinstance(out, (list, tuple))
     outs = [out] if single else list(out)
-    self._tape_record = _Record(tape, tensors, outs, losses, single)
+    self.__dict__["_tape_record"] = _Record(tape, tensors, outs, losses, single)  # no tracking to update
     if losses:
         _note_losses(self, losses)
     arrays = [o.value for o in outs]
@@ -496,13 +504,14 @@ def _backward(self, output_error):
     errors = [output_error] if record.single else list(output_error)
     targets, seeds = [], []
     for out, error in zip(record.outputs, errors):
-        if error is not None and out.dtype.kind in "fc":
+        if error is not None and out.value.dtype.kind in "fc":
             targets.append(out)
             seeds.append(error)
     for term in record.losses:
         targets.append(term)
         seeds.append(np.ones(term.shape, term.dtype))
-    keys = list(self.params)
+    params = self.params
+    keys = list(params)
     cached = self.__dict__.get("_backward_variables")
     if cached is not None and cached[0] == keys:
         variables = cached[1]
@@ -519,19 +528,19 @@ def _backward(self, output_error):
     destinations = {id(v): d for k, v in zip(keys, variables)
                     if (d := offered.get(k)) is not None and d.flags.c_contiguous} if offered else None
     found = record.tape._backprop(targets, seeds, sources, destinations) if targets else {}
-    grads = [found.get(id(x)) for x in sources]
-    self._tape_record = None
+    grads = list(map(found.get, map(id, sources)))
+    self.__dict__["_tape_record"] = None
     n = len(record.inputs) if need_inputs else 0
+    store = self.grads
     for key, variable, g in zip(keys, variables, grads[n:]):
-        self.grads[key] = np.zeros_like(variable.value) if g is None else g
+        store[key] = np.zeros_like(variable.value) if g is None else g
     if not need_inputs:
         return None
-    input_errors = [np.zeros_like(x.value) if g is None else g for x, g in zip(record.inputs, grads[:n])]
-    return input_errors if len(input_errors) > 1 or not _single_input(self) else input_errors[0]
-
-
-def _single_input(layer) -> bool:
-    return not isinstance(layer.input_shape, list)
+    input_errors = grads[:n]
+    for i, (x, g) in enumerate(zip(record.inputs, input_errors)):
+        if g is None:
+            input_errors[i] = np.zeros_like(x.value)
+    return input_errors if n > 1 or isinstance(self.input_shape, list) else input_errors[0]
 
 
 def _setattr(self, key, value) -> None:
@@ -539,10 +548,10 @@ def _setattr(self, key, value) -> None:
     assigned or a tracked attribute rebound."""
     object.__setattr__(self, key, value)
     tracked = self.__dict__.get("_tracked")
-    if tracked is None or key == "_tape_record":
+    if tracked is None:
         return
-    if isinstance(value, (_layer_class(), list, tuple)) or any(p == key or p.startswith(key + _SEP)
-                                                                for p, _ in tracked):
+    if isinstance(value, (_layer_class(), list, tuple)) or (tracked and any(
+            p == key or p.startswith(key + _SEP) for p, _ in tracked)):
         del self.__dict__["_tracked"]
 
 

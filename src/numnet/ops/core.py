@@ -32,10 +32,12 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
+    if lead == 1 and g.shape[1:] == shape:  # a bias added to a batch: the common case
+        return np.add.reduce(g, axis=0)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
     )
-    return g.sum(axis=axes).reshape(shape)
+    return np.add.reduce(g, axis=axes).reshape(shape)
 
 
 def broadcast_error(name: str, *values) -> ValueError:
@@ -61,7 +63,11 @@ def unary(name: str, x, f, grad):
     a = operand(x)
     y = wrap(f(a))
     if _active:
-        link(y, (x,), lambda g: (grad(g, a, y.value),), name)
+
+        def backward(g):
+            return (fit(grad(g, a, y.value), a),)
+
+        link(y, (x,), backward, name, checked=False)
     return y
 
 
@@ -78,13 +84,24 @@ def binary(name: str, x1, x2, f, grad):
 
         def backward(g, needed):
             ga, gb = grad(g, a, b, y.value, needed)
-            return (
-                None if ga is None else unbroadcast(ga, np.shape(a)),
-                None if gb is None else unbroadcast(gb, np.shape(b)),
-            )
+            return (None if ga is None else fit(ga, a)), (None if gb is None else fit(gb, b))
 
-        link(y, (x1, x2), backward, name, pass_needed=True)
+        link(y, (x1, x2), backward, name, pass_needed=True, checked=False)
     return y
+
+
+def fit(g, a):
+    """The gradient ``g`` of an elementwise op's input ``a``, given at the broadcast shape,
+    as the reverse pass takes it: summed to ``a``'s shape, in ``a``'s dtype (a float32
+    input of a float64 product gets a float32 gradient). None for a Python scalar operand,
+    which is not differentiable."""
+    if type(a) is not np.ndarray:
+        return None
+    if g.shape != a.shape:
+        g = unbroadcast(g, a.shape)
+    if g.dtype != a.dtype:
+        g = g.astype(a.dtype)
+    return g
 
 
 def constant(value) -> Tensor:

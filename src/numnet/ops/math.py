@@ -13,7 +13,7 @@ from collections import Counter
 
 import numpy as np
 
-from .core import _active, binary, constant, elementwise, operand, unary, unbroadcast
+from .core import _active, binary, constant, elementwise, fit, operand, unary, unbroadcast
 from .tape import link
 from .tensor import wrap
 
@@ -277,7 +277,7 @@ def matmul(x1, x2):
     For y = a @ b:  dL/da = g @ b^T,  dL/db = a^T @ g  (summed over broadcast batch axes).
     """
     a, b = operand(x1), operand(x2)
-    if np.ndim(a) == 0 or np.ndim(b) == 0:
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: operands must have at least one dimension, got shapes "
                          f"{np.shape(a)} and {np.shape(b)}.")
     try:
@@ -287,6 +287,14 @@ def matmul(x1, x2):
     if _active:
 
         def backward(g, needed):
+            if a.ndim == 2 and b.ndim == 2:  # the common case: no axes to restore or sum
+                ga = None if needed[0] is False else fit(g @ b.T, a)
+                if needed[1] is False:
+                    return ga, None
+                out = needed[1]
+                if type(out) is np.ndarray and out.shape == b.shape and out.dtype == a.dtype == g.dtype:
+                    return ga, np.matmul(a.T, g, out=out)  # straight into the layer's gradient buffer
+                return ga, fit(a.T @ g, b)
             a2 = a[None, :] if a.ndim == 1 else a
             b2 = b[:, None] if b.ndim == 1 else b
             g2 = g  # restore the axes NumPy dropped for 1-D operands: (..., m, n)
@@ -297,18 +305,13 @@ def matmul(x1, x2):
             ga = gb = None
             if needed[0] is not False:  # a model's first layer: no gradient for the data
                 ga = np.matmul(g2, np.swapaxes(b2, -1, -2))
-                ga = unbroadcast(ga[..., 0, :] if a.ndim == 1 else ga, a.shape)
+                ga = fit(ga[..., 0, :] if a.ndim == 1 else ga, a)
             if needed[1] is not False:
-                out = needed[1]
-                if type(out) is np.ndarray and a.ndim == b.ndim == 2 and out.shape == b.shape and \
-                        out.dtype == np.result_type(a, g2):  # straight into the layer's gradient buffer
-                    gb = np.matmul(a2.T, g2, out=out)
-                else:
-                    gb = np.matmul(np.swapaxes(a2, -1, -2), g2)
-                    gb = unbroadcast(gb[..., 0] if b.ndim == 1 else gb, b.shape)
+                gb = np.matmul(np.swapaxes(a2, -1, -2), g2)
+                gb = fit(gb[..., 0] if b.ndim == 1 else gb, b)
             return ga, gb
 
-        link(y, (x1, x2), backward, "matmul", pass_needed="out")
+        link(y, (x1, x2), backward, "matmul", pass_needed="out", checked=False)
     return y
 
 

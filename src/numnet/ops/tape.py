@@ -44,28 +44,33 @@ class Node:
     saying which inputs need a gradient, so it can skip the others. With
     ``pass_needed="out"`` an entry may instead be an array to write that input's gradient
     into (a layer's gradient buffer, see ``GradientTape._backprop``'s ``destinations``).
+    ``checked``: the reverse pass checks (and casts) each returned gradient against its
+    input's shape and dtype; numnet's elementwise ops and matmul return gradients of the
+    right shape and dtype as NumPy arrays already and skip that (``checked=False``).
     """
 
-    __slots__ = ("backward", "inputs", "outputs", "name", "single", "pass_needed")
+    __slots__ = ("backward", "inputs", "outputs", "name", "single", "pass_needed", "checked")
 
-    def __init__(self, backward, inputs, outputs, name, single, pass_needed=False) -> None:
+    def __init__(self, backward, inputs, outputs, name, single, pass_needed=False, checked=True) -> None:
         self.backward = backward
         self.inputs = inputs
         self.outputs = outputs
         self.name = name
         self.single = single
         self.pass_needed = pass_needed
+        self.checked = checked
 
 
-def link(out: Tensor, inputs: tuple, backward, name: str, pass_needed: bool = False) -> Tensor:
+def link(out: Tensor, inputs: tuple, backward, name: str, pass_needed: bool = False, checked: bool = True) -> Tensor:
     """Record the single-output op ``out = name(*inputs)`` on every active tape that
     watches one of ``inputs``; return ``out``. The ops call this only when ``_active``.
-    With ``pass_needed``, ``backward(g, needed)`` learns which inputs need a gradient."""
+    With ``pass_needed``, ``backward(g, needed)`` learns which inputs need a gradient;
+    ``checked=False`` promises gradients with each input's shape and dtype (``Node``)."""
     node = None
     for tape in _active:
         if tape._watches_any(inputs):
             if node is None:
-                node = Node(backward, inputs, (out,), name, True, pass_needed)
+                node = Node(backward, inputs, (out,), name, True, pass_needed, checked)
             tape._nodes.append(node)
             tape._ids[id(out)] = out
     return out
@@ -357,14 +362,19 @@ class GradientTape:
         model's flat gradient buffer without a copy. The result holds that array."""
         # A source counts when the tape watched it (or recorded it as an op's output), as
         # in TensorFlow: an unwatched Tensor gets None even where a recorded op read it.
-        live = {id(s) for s in sources if s.dtype.kind in _FLOAT_KINDS and id(s) in self._ids}
+        ids = self._ids
+        live = set()
+        for s in sources:
+            key = id(s)
+            if key in ids and s.value.dtype.kind in _FLOAT_KINDS:
+                live.add(key)
         nodes = []
         for node in self._nodes:  # forwards: keep the nodes downstream of a source
             for x in node.inputs:
                 if id(x) in live:
                     nodes.append(node)
                     for o in node.outputs:
-                        if o.dtype.kind in _FLOAT_KINDS:
+                        if o.value.dtype.kind in _FLOAT_KINDS:
                             live.add(id(o))
                     break
         if destinations:
@@ -391,24 +401,30 @@ class GradientTape:
                 if all(g is None for g in g_out):
                     continue
                 g_out = tuple(np.zeros(o.shape, o.dtype) if g is None else g for o, g in zip(outs, g_out))
+            inputs = node.inputs
             if node.pass_needed:
                 if destinations and node.pass_needed == "out":
-                    needed = tuple(destinations.get(id(x), id(x) in live) for x in node.inputs)
+                    needed = tuple([destinations.get(id(x), id(x) in live) for x in inputs])
                 else:
-                    needed = tuple(id(x) in live for x in node.inputs)
+                    needed = tuple(map(live.__contains__, map(id, inputs)))
                 g_in = node.backward(g_out, needed)
             else:
                 g_in = node.backward(g_out)
-            if len(g_in) != len(node.inputs):
+            if len(g_in) != len(inputs):
                 raise ValueError(
-                    f"{node.name}: backward returned {len(g_in)} gradients for {len(node.inputs)} inputs."
+                    f"{node.name}: backward returned {len(g_in)} gradients for {len(inputs)} inputs."
                 )
-            for x, g in zip(node.inputs, g_in):
-                if g is None or id(x) not in live:
+            checked = node.checked
+            for x, g in zip(inputs, g_in):
+                if g is None:
                     continue
-                g = _checked(g, x, node.name)
                 key = id(x)
-                grads[key] = grads[key] + g if key in grads else g
+                if key not in live:
+                    continue
+                if checked or type(g) is not np.ndarray:
+                    g = _checked(g, x, node.name)
+                previous = grads.get(key)
+                grads[key] = g if previous is None else previous + g  # never in place: g may be shared
         return grads
 
 
