@@ -58,11 +58,13 @@ class LayerVariable(Variable):
     def value(self) -> np.ndarray:
         # The owner's own dicts (a call layer's ``_own_*``, another layer's ``params`` /
         # ``buffers``): ``key`` is never a path here, and ops read this on every use.
+        # The common case first: a parameter, in the layer's ``params`` (an instance attribute
+        # for every layer but a call layer that tracks others, whose view routes it there).
+        found = self.layer.params.get(self.key)
+        if found is not None:
+            return found
         attributes = self.layer.__dict__
         key = self.key
-        own = attributes.get("_own_params")  # a call layer's own weight: the common case, first
-        if own is not None and key in own:
-            return own[key]
         for store in (attributes.get("_own_params"), attributes.get("params"), attributes.get("_own_buffers"),
                       attributes.get("buffers")):
             if store is not None and key in store:
@@ -254,27 +256,49 @@ class TrackedWeights(MutableMapping):
         return f"TrackedWeights({self.kind} of {self.layer.name!r}: {list(self)})"
 
 
-def _weights_property(kind: str):
-    own_key = f"_own_{kind}"
+_WEIGHT_KINDS = ("params", "grads", "buffers")
+# What a training step assigns to every layer: never a layer, so never a change of tracking.
+_PER_STEP = frozenset({"needs_input_error", "_grad_pass", "_tape_record", "input", "output"})
 
-    def get(self):
-        own = self.__dict__.get(own_key)
+
+class _Weights:
+    """A call layer's ``params``, ``grads`` or ``buffers``: its own dict, or, when it tracks
+    layers, a ``TrackedWeights`` view of its own and theirs.
+
+    A non-data descriptor: for a layer that tracks no layers the own dict is put in the
+    instance ``__dict__`` under the same name, so that later reads (several per training
+    step) are plain attribute lookups; ``_setattr`` removes it again whenever the tracked
+    layers may change, and routes assignments (``layer.grads = {}``) to ``_set_weights``."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind, self.own_key = kind, f"_own_{kind}"
+        self.__doc__ = f"The layer's {kind} and, by path, those of the layers it tracks."
+
+    def __get__(self, layer, owner=None):
+        if layer is None:
+            return self
+        attributes = layer.__dict__
+        own = attributes.get(self.own_key)
         if own is None:
-            own = self.__dict__[own_key] = {}
-        if not _children(self):
-            return own
-        return TrackedWeights(self, kind, own)
+            own = attributes[self.own_key] = {}
+        if _children(layer):
+            return TrackedWeights(layer, self.kind, own)
+        attributes[self.kind] = own
+        return own
 
-    def set(self, value) -> None:
-        if isinstance(value, TrackedWeights):
-            value = value.own
-        self.__dict__[own_key] = dict(value)
-        if kind == "grads" and not value:  # ``layer.grads = {}`` clears every tracked layer's too
-            for child in tracked_layers(self):
-                for _, leaf in leaves_of(child):
-                    leaf.grads = {}
 
-    return property(get, set, doc=f"The layer's {kind} and, by path, those of the layers it tracks.")
+def _set_weights(layer, kind: str, value) -> None:
+    """``layer.<kind> = value``: a copy of ``value`` becomes the own dict (a TrackedWeights
+    gives its own part); ``grads = {}`` clears every tracked layer's gradients too."""
+    if isinstance(value, TrackedWeights):
+        value = value.own
+    attributes = layer.__dict__
+    attributes[f"_own_{kind}"] = dict(value)
+    attributes.pop(kind, None)  # the next read puts the new dict (or a view) there
+    if kind == "grads" and not value:
+        for child in tracked_layers(layer):
+            for _, leaf in leaves_of(child):
+                leaf.grads = {}
 
 
 # --- add_weight (both signatures) -----------------------------------------------------------------
@@ -469,7 +493,14 @@ def _forward(self, inputs, training=False, **kwargs):
     tape = _tape.GradientTape()
     ids = tape._ids  # watch the wrapped inputs (fresh Tensors: no structure to walk)
     for tensor in tensors:
-        ids[id(tensor)] = tensor
+        if tensor.value.dtype.kind in "fc":  # integer inputs (ids, indices) carry no gradient
+            ids[id(tensor)] = tensor
+    watched = self.__dict__.get("_watched_variables")
+    if watched and self.trainable:
+        # The trainable weights the last backward differentiated, watched from the start:
+        # the tape would watch each when an op first reads it, at the cost of checking that
+        # it is trainable. (A weight no op reads gets no gradient either way.)
+        ids.update(watched)
     losses: list = []
     active = _tape._active
     outer = active[:] if active else None
@@ -518,6 +549,7 @@ def _backward(self, output_error):
     else:  # the weights' Variables, looked up once while the weight names stay the same
         variables = [variable_for(self, k) for k in keys]
         self.__dict__["_backward_variables"] = (keys, variables)
+        self.__dict__["_watched_variables"] = {id(v): v for v in variables if v.value.dtype.kind in "fc"}
     need_inputs = self.needs_input_error
     sources = (record.inputs if need_inputs else []) + variables
     # The private tape's reverse pass itself (GradientTape.gradient's structure handling and
@@ -525,9 +557,13 @@ def _backward(self, output_error):
     # The slots a model's flat gradient buffer offers (Layer.grad_buffer) may receive the
     # gradients directly, so that no copy follows (FlatParameters.gather skips them).
     offered = self.__dict__.get("grad_targets")
-    destinations = {id(v): d for k, v in zip(keys, variables)
-                    if (d := offered.get(k)) is not None and d.flags.c_contiguous} if offered else None
-    found = record.tape._backprop(targets, seeds, sources, destinations) if targets else {}
+    destinations = {id(v): d for k, v in zip(keys, variables) if (d := offered.get(k)) is not None} \
+        if offered else None
+    # Every Tensor this tape watched descends from the inputs or the weights when both are
+    # sources and no other Variable was read (a weight watched when an op first read it is
+    # in ``tape._variables``; the layer's own weights were watched from the start).
+    all_live = need_inputs and not record.tape._variables
+    found = record.tape._backprop(targets, seeds, sources, destinations, all_live) if targets else {}
     grads = list(map(found.get, map(id, sources)))
     self.__dict__["_tape_record"] = None
     n = len(record.inputs) if need_inputs else 0
@@ -544,15 +580,24 @@ def _backward(self, output_error):
 
 
 def _setattr(self, key, value) -> None:
-    """Assign, and forget the cached list of tracked layers when a layer (or a list) is
-    assigned or a tracked attribute rebound."""
+    """Assign (weights through ``_set_weights``), and forget the cached list of tracked
+    layers, with the weight dicts cached beside it, when a layer (or a list) is assigned or a
+    tracked attribute rebound."""
+    if key in _WEIGHT_KINDS:
+        _set_weights(self, key, value)
+        return
     object.__setattr__(self, key, value)
-    tracked = self.__dict__.get("_tracked")
+    if key in _PER_STEP:
+        return
+    attributes = self.__dict__
+    tracked = attributes.get("_tracked")
     if tracked is None:
         return
     if isinstance(value, (_layer_class(), list, tuple)) or (tracked and any(
             p == key or p.startswith(key + _SEP) for p, _ in tracked)):
-        del self.__dict__["_tracked"]
+        del attributes["_tracked"]
+        for kind in _WEIGHT_KINDS:
+            attributes.pop(kind, None)
 
 
 @functools.lru_cache(maxsize=1)
@@ -590,10 +635,10 @@ def make_call_layer(cls) -> None:
         cls.backward = _backward
     if "compute_output_shape" not in _defined_below_layer(cls):
         cls.compute_output_shape = _compute_output_shape
-    if "params" not in cls.__dict__ and not isinstance(getattr(cls, "params", None), property):
-        cls.params = _weights_property("params")
-        cls.grads = _weights_property("grads")
-        cls.buffers = _weights_property("buffers")
+    if "params" not in cls.__dict__ and not isinstance(getattr(cls, "params", None), (property, _Weights)):
+        cls.params = _Weights("params")
+        cls.grads = _Weights("grads")
+        cls.buffers = _Weights("buffers")
         cls.add_weight = _AddWeight()
         cls.dtype = _dtype_property()
         cls.build_for = _build_for

@@ -61,6 +61,17 @@ class Node:
         self.checked = checked
 
 
+_new = object.__new__
+
+
+def _node(backward, inputs, outputs, name, single, pass_needed, checked) -> Node:
+    """``Node(...)`` without the call of ``__init__`` (one per recorded op)."""
+    node = _new(Node)
+    node.backward, node.inputs, node.outputs, node.name = backward, inputs, outputs, name
+    node.single, node.pass_needed, node.checked = single, pass_needed, checked
+    return node
+
+
 def link(out: Tensor, inputs: tuple, backward, name: str, pass_needed: bool = False, checked: bool = True) -> Tensor:
     """Record the single-output op ``out = name(*inputs)`` on every active tape that
     watches one of ``inputs``; return ``out``. The ops call this only when ``_active``.
@@ -70,9 +81,10 @@ def link(out: Tensor, inputs: tuple, backward, name: str, pass_needed: bool = Fa
     for tape in _active:
         if tape._watches_any(inputs):
             if node is None:
-                node = Node(backward, inputs, (out,), name, True, pass_needed, checked)
+                node = _node(backward, inputs, (out,), name, True, pass_needed, checked)
             tape._nodes.append(node)
-            tape._ids[id(out)] = out
+            if out.value.dtype.kind in _FLOAT_KINDS:  # integers carry no gradient: not watched
+                tape._ids[id(out)] = out
     return out
 
 
@@ -82,10 +94,11 @@ def link_many(outs: tuple, inputs: tuple, backward, name: str, pass_needed: bool
     for tape in _active:
         if tape._watches_any(inputs):
             if node is None:
-                node = Node(backward, inputs, tuple(outs), name, False, pass_needed)
+                node = _node(backward, inputs, tuple(outs), name, False, pass_needed, True)
             tape._nodes.append(node)
             for o in outs:
-                tape._ids[id(o)] = o
+                if o.value.dtype.kind in _FLOAT_KINDS:
+                    tape._ids[id(o)] = o
     return outs
 
 
@@ -135,10 +148,11 @@ def record(backward, inputs, outputs, name: str = "primitive", pass_needed: bool
     for tape in _active:
         if tape._watches_any(inputs):
             if node is None:
-                node = Node(backward, inputs, outs, name, single, pass_needed)
+                node = _node(backward, inputs, outs, name, single, pass_needed, True)
             tape._nodes.append(node)
             for o in outs:
-                tape._ids[id(o)] = o
+                if o.value.dtype.kind in _FLOAT_KINDS:
+                    tape._ids[id(o)] = o
     return outputs
 
 
@@ -353,42 +367,46 @@ class GradientTape:
                     "differentiated."
                 )
 
-    def _backprop(self, targets, seeds, sources, destinations=None) -> dict[int, np.ndarray]:
+    def _backprop(self, targets, seeds, sources, destinations=None, all_live=False) -> dict[int, np.ndarray]:
         """Gradient arrays by id for every float Tensor between ``sources`` and ``targets``.
 
-        ``destinations``: ``{id(source): array}``, where a source's gradient may be written
-        when exactly one recorded op reads that source and the op can write in place
-        (``pass_needed="out"``, as matmul): a call layer's kernel gradient then lands in the
-        model's flat gradient buffer without a copy. The result holds that array."""
-        # A source counts when the tape watched it (or recorded it as an op's output), as
-        # in TensorFlow: an unwatched Tensor gets None even where a recorded op read it.
+        ``destinations``: ``{id(source): array}`` (consumed), where an op that can write
+        in place (``pass_needed="out"``, as matmul) may write a source's gradient: a call
+        layer's kernel gradient then lands in the model's flat gradient buffer without a
+        copy, and the result holds that array (unless other ops' parts were added to it).
+        ``all_live``: the caller knows that every Tensor the tape watched is a source or
+        was computed from one (a call layer's private tape, differentiated with respect to
+        its inputs and the weights it watched), which spares the forward walk."""
         ids = self._ids
-        live = set()
-        for s in sources:
-            key = id(s)
-            if key in ids and s.value.dtype.kind in _FLOAT_KINDS:
-                live.add(key)
-        nodes = []
-        for node in self._nodes:  # forwards: keep the nodes downstream of a source
-            for x in node.inputs:
-                if id(x) in live:
-                    nodes.append(node)
-                    for o in node.outputs:
-                        if o.value.dtype.kind in _FLOAT_KINDS:
-                            live.add(id(o))
-                    break
-        if destinations:
-            reads: dict[int, int] = {}
-            for node in nodes:
+        if all_live:
+            live, nodes = ids, self._nodes  # only float Tensors are watched (``link``)
+        else:
+            # A source counts when the tape watched it (or recorded it as an op's output), as
+            # in TensorFlow: an unwatched Tensor gets None even where a recorded op read it.
+            live = set()
+            for s in sources:
+                key = id(s)
+                if key in ids and s.value.dtype.kind in _FLOAT_KINDS:
+                    live.add(key)
+            nodes = []
+            for node in self._nodes:  # forwards: keep the nodes downstream of a source
                 for x in node.inputs:
-                    if id(x) in destinations:
-                        reads[id(x)] = reads.get(id(x), 0) + 1
-            destinations = {k: v for k, v in destinations.items() if reads.get(k) == 1}
+                    if id(x) in live:
+                        nodes.append(node)
+                        for o in node.outputs:
+                            if o.value.dtype.kind in _FLOAT_KINDS:
+                                live.add(id(o))
+                        break
         grads: dict[int, np.ndarray] = {}
         for t, seed in zip(targets, seeds):
             if id(t) not in live:
                 continue
-            g = np.ones(t.shape, dtype=t.dtype) if seed is None else _checked(as_array(seed), t, "output_gradients")
+            if seed is None:
+                g = np.ones(t.shape, dtype=t.dtype)
+            elif type(seed) is np.ndarray and seed.shape == t.value.shape and seed.dtype == t.value.dtype:
+                g = seed
+            else:
+                g = _checked(as_array(seed), t, "output_gradients")
             grads[id(t)] = grads[id(t)] + g if id(t) in grads else g
         for node in reversed(nodes):
             outs = node.outputs
@@ -404,9 +422,18 @@ class GradientTape:
             inputs = node.inputs
             if node.pass_needed:
                 if destinations and node.pass_needed == "out":
-                    needed = tuple([destinations.get(id(x), id(x) in live) for x in inputs])
+                    # A destination goes to the first op (in reverse order) that reads the
+                    # source; a second reader gets a fresh array, so that the sum of the two
+                    # is a new array and the first one's part is not overwritten.
+                    needed = []
+                    for x in inputs:
+                        out = destinations.pop(id(x), None)
+                        needed.append(id(x) in live if out is None else out)
+                    needed = tuple(needed)
+                elif len(inputs) == 2:
+                    needed = (id(inputs[0]) in live, id(inputs[1]) in live)
                 else:
-                    needed = tuple(map(live.__contains__, map(id, inputs)))
+                    needed = tuple([id(x) in live for x in inputs])
                 g_in = node.backward(g_out, needed)
             else:
                 g_in = node.backward(g_out)
