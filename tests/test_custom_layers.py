@@ -189,6 +189,44 @@ def test_frozen_tracked_layer_shows_as_buffers_and_does_not_train():
     assert not np.allclose(block.heads[0].get_weights()[0], 0)
 
 
+class LateChild(numnet.Layer):
+    """Reads its own weights, then starts tracking a layer (the cached dicts must follow)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seen_before = dict(self.params)  # read while tracking nothing: cached as a plain dict
+        self.child = Dense(2)
+
+    def build(self, input_shape):
+        self.gain = self.add_weight(shape=(1,), initializer="ones", name="gain")
+
+    def call(self, x):
+        return self.child(x) * self.gain
+
+
+def test_weight_dicts_follow_tracking_changes_and_assignments():
+    layer = LateChild()
+    assert layer.seen_before == {}
+    layer.build_for((3,))
+    assert sorted(layer.params) == ["child/bias", "child/kernel", "gain"]  # the child's, by path
+    layer.child = Dense(4)  # rebinding a tracked attribute: the new (unbuilt) child, not the old one
+    assert sorted(layer.params) == ["gain"]
+    plain = OpsDense(2)
+    plain.build_for((3,))
+    own = plain.params
+    assert type(own) is dict and plain.__dict__["params"] is own  # untracked: a plain attribute
+    kernel = np.ones((3, 2), np.float32)
+    plain.params = {"kernel": kernel, "bias": np.zeros(2, np.float32)}  # assigned: a copy becomes its own dict
+    assert plain.params is not own and plain.params["kernel"] is kernel
+    np.testing.assert_array_equal(plain.kernel.numpy(), kernel)  # the Variable reads the new array
+    block = Block()
+    block.build_for((4,))
+    block.inner.grads["kernel"] = np.ones((4, 6))
+    assert block.grads["inner/kernel"].shape == (4, 6)  # seen through the view, by path
+    block.grads = {}  # clears the tracked layers' gradients too
+    assert dict(block.grads) == {} and block.inner.grads == {}
+
+
 def test_add_weight_signatures():
     class Both(numnet.Layer):
         def build(self, input_shape):
