@@ -56,10 +56,10 @@ class LayerVariable(Variable):
 
     @property
     def value(self) -> np.ndarray:
-        # The owner's own dicts (a call layer's ``_own_*``, another layer's ``params`` /
-        # ``buffers``): ``key`` is never a path here, and ops read this on every use.
-        # The common case first: a parameter, in the layer's ``params`` (an instance attribute
-        # for every layer but a call layer that tracks others, whose view routes it there).
+        # ``key`` is never a path here (a tracked layer's weight has that layer's Variable),
+        # and ops read this on every use. The common case first: a parameter, in the
+        # layer's ``params`` (an instance attribute for every layer but a call layer that
+        # tracks others, whose view finds its own weights first); then the other stores.
         found = self.layer.params.get(self.key)
         if found is not None:
             return found
