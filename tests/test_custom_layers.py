@@ -227,6 +227,30 @@ def test_weight_dicts_follow_tracking_changes_and_assignments():
     assert dict(block.grads) == {} and block.inner.grads == {}
 
 
+class Lookup(numnet.Layer):
+    """Rows of a table picked by integer ids: the ids get no gradient, the table a scatter-add."""
+
+    def build(self, input_shape):
+        self.table = self.add_weight(shape=(5, 3), initializer="glorot_uniform", name="table")
+
+    def call(self, ids):  # the cast: shape inference runs call on float dummies
+        return ops.take(self.table, ops.cast(ids, "int32"), axis=0) * 2.0
+
+
+def test_call_layer_on_integer_inputs_gives_them_zero_error_and_its_table_the_scatter_add():
+    layer = Lookup()
+    ids = np.array([[0, 2], [2, 4]])
+    layer.build_for((2,))
+    for step in range(2):  # the second step watches the table from the start of the call
+        out = layer.forward(ids, training=True)
+        np.testing.assert_allclose(out, 2.0 * layer.table.numpy()[ids])
+        d_ids = layer.backward(np.ones((2, 2, 3), np.float32))
+        assert d_ids.shape == ids.shape and not d_ids.any()
+        expected = np.zeros((5, 3))
+        np.add.at(expected, ids.ravel(), 2.0)  # id 2 is used twice: its row gets 4
+        np.testing.assert_array_equal(layer.grads["table"], expected)
+
+
 def test_add_weight_signatures():
     class Both(numnet.Layer):
         def build(self, input_shape):

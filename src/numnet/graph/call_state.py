@@ -27,7 +27,7 @@ KEPT = frozenset({
     "needs_input_error", "states", "_thread_views",
     # A call layer's (numnet.layers.custom): its own weights, Variables, tracked layers, caches.
     "_own_params", "_own_grads", "_own_buffers", "_variables", "_tracked", "_inferred", "_losses_seen",
-    "_callable_losses", "_own_dtype", "_backward_variables", "_watched_variables",
+    "_callable_losses", "_own_dtype", "_backward_variables",
 })
 
 

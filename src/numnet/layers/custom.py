@@ -77,11 +77,7 @@ class LayerVariable(Variable):
 
     @property
     def trainable(self) -> bool:
-        layer = self.layer
-        if not layer.trainable:
-            return False
-        own = layer.__dict__.get("_own_params")  # a call layer's own weight: no path to resolve
-        return (own is not None and self.key in own) or self.key in layer.params
+        return bool(self.layer.trainable) and self.key in self.layer.params
 
     @property
     def path(self):
@@ -495,12 +491,12 @@ def _forward(self, inputs, training=False, **kwargs):
     for tensor in tensors:
         if tensor.value.dtype.kind in "fc":  # integer inputs (ids, indices) carry no gradient
             ids[id(tensor)] = tensor
-    watched = self.__dict__.get("_watched_variables")
-    if watched and self.trainable:
+    cached = self.__dict__.get("_backward_variables")
+    if cached is not None and self.trainable:
         # The trainable weights the last backward differentiated, watched from the start:
         # the tape would watch each when an op first reads it, at the cost of checking that
         # it is trainable. (A weight no op reads gets no gradient either way.)
-        ids.update(watched)
+        ids.update(cached[2])
     losses: list = []
     active = _tape._active
     outer = active[:] if active else None
@@ -548,8 +544,8 @@ def _backward(self, output_error):
         variables = cached[1]
     else:  # the weights' Variables, looked up once while the weight names stay the same
         variables = [variable_for(self, k) for k in keys]
-        self.__dict__["_backward_variables"] = (keys, variables)
-        self.__dict__["_watched_variables"] = {id(v): v for v in variables if v.value.dtype.kind in "fc"}
+        watched = {id(v): v for v in variables if v.value.dtype.kind in "fc"}  # what the next forward watches
+        self.__dict__["_backward_variables"] = (keys, variables, watched)
     need_inputs = self.needs_input_error
     sources = (record.inputs if need_inputs else []) + variables
     # The private tape's reverse pass itself (GradientTape.gradient's structure handling and

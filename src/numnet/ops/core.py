@@ -65,7 +65,7 @@ def unary(name: str, x, f, grad):
     if _active:
 
         def backward(g):
-            return (fit(grad(g, a, y.value), a),)
+            return (input_gradient(grad(g, a, y.value), a),)
 
         link(y, (x,), backward, name, checked=False)
     return y
@@ -84,13 +84,14 @@ def binary(name: str, x1, x2, f, grad):
 
         def backward(g, needed):
             ga, gb = grad(g, a, b, y.value, needed)
-            return (None if ga is None else fit(ga, a)), (None if gb is None else fit(gb, b))
+            return (None if ga is None else input_gradient(ga, a),
+                    None if gb is None else input_gradient(gb, b))
 
         link(y, (x1, x2), backward, name, pass_needed=True, checked=False)
     return y
 
 
-def fit(g, a):
+def input_gradient(g, a):
     """The gradient ``g`` of an elementwise op's input ``a``, given at the broadcast shape,
     as the reverse pass takes it: summed to ``a``'s shape, in ``a``'s dtype (a float32
     input of a float64 product gets a float32 gradient). None for a Python scalar operand,

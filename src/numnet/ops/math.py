@@ -13,7 +13,7 @@ from collections import Counter
 
 import numpy as np
 
-from .core import _active, binary, constant, elementwise, fit, operand, unary, unbroadcast
+from .core import _active, binary, constant, elementwise, input_gradient, operand, unary, unbroadcast
 from .tape import link
 from .tensor import wrap
 
@@ -288,13 +288,13 @@ def matmul(x1, x2):
 
         def backward(g, needed):
             if a.ndim == 2 and b.ndim == 2:  # the common case: no axes to restore or sum
-                ga = None if needed[0] is False else fit(g @ b.T, a)
+                ga = None if needed[0] is False else input_gradient(g @ b.T, a)
                 if needed[1] is False:
                     return ga, None
                 out = needed[1]
                 if type(out) is np.ndarray and out.shape == b.shape and out.dtype == a.dtype == g.dtype:
                     return ga, np.matmul(a.T, g, out=out)  # straight into the layer's gradient buffer
-                return ga, fit(a.T @ g, b)
+                return ga, input_gradient(a.T @ g, b)
             a2 = a[None, :] if a.ndim == 1 else a
             b2 = b[:, None] if b.ndim == 1 else b
             g2 = g  # restore the axes NumPy dropped for 1-D operands: (..., m, n)
@@ -305,10 +305,10 @@ def matmul(x1, x2):
             ga = gb = None
             if needed[0] is not False:  # a model's first layer: no gradient for the data
                 ga = np.matmul(g2, np.swapaxes(b2, -1, -2))
-                ga = fit(ga[..., 0, :] if a.ndim == 1 else ga, a)
+                ga = input_gradient(ga[..., 0, :] if a.ndim == 1 else ga, a)
             if needed[1] is not False:
                 gb = np.matmul(np.swapaxes(a2, -1, -2), g2)
-                gb = fit(gb[..., 0] if b.ndim == 1 else gb, b)
+                gb = input_gradient(gb[..., 0] if b.ndim == 1 else gb, b)
             return ga, gb
 
         link(y, (x1, x2), backward, "matmul", pass_needed="out", checked=False)

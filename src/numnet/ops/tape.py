@@ -61,17 +61,6 @@ class Node:
         self.checked = checked
 
 
-_new = object.__new__
-
-
-def _node(backward, inputs, outputs, name, single, pass_needed, checked) -> Node:
-    """``Node(...)`` without the call of ``__init__`` (one per recorded op)."""
-    node = _new(Node)
-    node.backward, node.inputs, node.outputs, node.name = backward, inputs, outputs, name
-    node.single, node.pass_needed, node.checked = single, pass_needed, checked
-    return node
-
-
 def link(out: Tensor, inputs: tuple, backward, name: str, pass_needed: bool = False, checked: bool = True) -> Tensor:
     """Record the single-output op ``out = name(*inputs)`` on every active tape that
     watches one of ``inputs``; return ``out``. The ops call this only when ``_active``.
@@ -81,7 +70,7 @@ def link(out: Tensor, inputs: tuple, backward, name: str, pass_needed: bool = Fa
     for tape in _active:
         if tape._watches_any(inputs):
             if node is None:
-                node = _node(backward, inputs, (out,), name, True, pass_needed, checked)
+                node = Node(backward, inputs, (out,), name, True, pass_needed, checked)
             tape._nodes.append(node)
             if out.value.dtype.kind in _FLOAT_KINDS:  # integers carry no gradient: not watched
                 tape._ids[id(out)] = out
@@ -94,7 +83,7 @@ def link_many(outs: tuple, inputs: tuple, backward, name: str, pass_needed: bool
     for tape in _active:
         if tape._watches_any(inputs):
             if node is None:
-                node = _node(backward, inputs, tuple(outs), name, False, pass_needed, True)
+                node = Node(backward, inputs, tuple(outs), name, False, pass_needed)
             tape._nodes.append(node)
             for o in outs:
                 if o.value.dtype.kind in _FLOAT_KINDS:
@@ -148,7 +137,7 @@ def record(backward, inputs, outputs, name: str = "primitive", pass_needed: bool
     for tape in _active:
         if tape._watches_any(inputs):
             if node is None:
-                node = _node(backward, inputs, outs, name, single, pass_needed, True)
+                node = Node(backward, inputs, outs, name, single, pass_needed)
             tape._nodes.append(node)
             for o in outs:
                 if o.value.dtype.kind in _FLOAT_KINDS:
