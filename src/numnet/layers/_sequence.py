@@ -79,12 +79,16 @@ def recurrent_activation_name(activation, what: str, owner: str) -> str:
 def activate_(name: str, v: np.ndarray) -> np.ndarray:
     """``v = f(v)`` in place (``v`` may be a strided view) and return ``v``.
 
-    sigmoid as ``1 / (1 + exp(-v))`` and tanh as ``2 sigmoid(2 v) - 1``: numpy's exp is
-    vectorised, its tanh is not (the exp form is 2-3x faster, to within 2 ulp of 1 in
-    absolute terms). ``exp`` may overflow to inf, which gives the right limit (0 or -1):
-    callers run under ``np.errstate(over="ignore")``.
+    sigmoid as ``1 / (1 + exp(-v))``. tanh: float32 through ``np.tanh`` (vectorised: as fast
+    as the exp form on a contiguous block, about half its instructions on a strided one,
+    128 k against 250 k for a (64, 128) column block of a (64, 384) array); other dtypes as
+    ``2 sigmoid(2 v) - 1`` (numpy's float64 tanh takes about twice the exp form's time),
+    within 2 ulp of 1 in absolute terms. ``exp`` may overflow to inf, which gives the right
+    limit (0 or -1): callers run under ``np.errstate(over="ignore")``.
     """
-    if name == "tanh":
+    if name == "tanh" and v.dtype == np.float32:
+        np.tanh(v, out=v)
+    elif name == "tanh":
         v *= -2
         _reciprocal_one_plus_exp(v)
         v *= 2
