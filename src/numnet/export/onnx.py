@@ -274,6 +274,8 @@ def _convert(g: _Graph, layer, inputs: list[str], kwargs=None, shapes=None):
         return _batch_norm(g, layer, x)
     if isinstance(layer, L.LayerNormalization):
         return _layer_norm(g, layer, x)
+    if isinstance(layer, (L.Add, L.Subtract, L.Multiply, L.Average, L.Maximum, L.Minimum)):
+        inputs = _aligned_inputs(g, layer, inputs, shapes)
     if isinstance(layer, L.Add):
         total = inputs[0]
         for i, other in enumerate(inputs[1:]):
@@ -295,6 +297,20 @@ def _convert(g: _Graph, layer, inputs: list[str], kwargs=None, shapes=None):
            "(see docs/custom.md)." if type(layer).__module__.split(".")[0] != "numnet"
            or getattr(type(layer), "_call_layer", False) else "")
     )
+
+
+def _aligned_inputs(g: _Graph, layer, inputs: list[str], shapes) -> list[str]:
+    """An elementwise merge's inputs with axes of size 1 inserted after the batch axis up to
+    the largest rank (``layers.merge.aligned``): ONNX broadcasting, like NumPy's, would pad
+    before the batch axis."""
+    rank = max(len(s) for s in shapes)
+    out = []
+    for i, (name, shape) in enumerate(zip(inputs, shapes)):
+        if len(shape) < rank:
+            axes = g.const(f"{layer.name}_axes{i}", list(range(1, 1 + rank - len(shape))), np.int64)
+            name = g.op("Unsqueeze", [name, axes], f"{layer.name}_aligned{i}")
+        out.append(name)
+    return out
 
 
 def _dims(tensor, name: str) -> list:

@@ -17,28 +17,80 @@ class _Merge(Layer):
             )
 
 
+def broadcast_shape(layer, input_shape) -> tuple:
+    """The output shape (no batch axis) of an elementwise merge of inputs of ``input_shape``,
+    as Keras broadcasts them: the shapes are aligned at their last axes (a shorter one gains
+    axes of size 1 right after the batch axis), and on every axis the sizes are equal or 1
+    (an unknown size, None, gives None). E.g. ``(4, 3)`` and ``(3,)`` give ``(4, 3)``;
+    ``(4, 1)`` and ``(1, 5)`` give ``(4, 5)``. Raises ValueError for any other pair."""
+    shapes = [tuple(s) for s in input_shape]
+    rank = max(len(s) for s in shapes)
+    out = [1] * rank
+    for shape in shapes:
+        for axis, size in enumerate((1,) * (rank - len(shape)) + shape):
+            if size is None or out[axis] is None:
+                out[axis] = None
+            elif out[axis] == 1:
+                out[axis] = size
+            elif size not in (1, out[axis]):
+                raise ValueError(
+                    f"{type(layer).__name__} {layer.name!r} needs inputs of one shape, or shapes that broadcast "
+                    f"(each axis, counted from the last, equal or 1); got {input_shape}."
+                )
+    return tuple(out)
+
+
+def aligned(arrays):
+    """The arrays with axes of size 1 inserted after the batch axis up to the largest rank,
+    so that NumPy broadcasts them as ``broadcast_shape`` does (NumPy alone would pad before
+    the batch axis)."""
+    rank = max(a.ndim for a in arrays)
+    return [a if a.ndim == rank else a.reshape(a.shape[:1] + (1,) * (rank - a.ndim) + a.shape[1:]) for a in arrays]
+
+
+def reduce_to(error, array):
+    """``error`` (the merge output's shape) summed over the axes ``array`` was broadcast
+    along, in ``array``'s shape: the gradient of a broadcast input."""
+    if error.shape == array.shape:
+        return error
+    shape = array.shape[:1] + (1,) * (error.ndim - array.ndim) + array.shape[1:]
+    axes = tuple(i for i, (mine, theirs) in enumerate(zip(shape, error.shape)) if mine == 1 and theirs != 1)
+    return error.sum(axis=axes, keepdims=True).reshape(array.shape)
+
+
 class Add(_Merge):
-    """``y = x_1 + x_2 + ... + x_k``; every input has the same shape. Backward hands
-    ``dL/dy`` to each input unchanged."""
+    """``y = x_1 + x_2 + ... + x_k``. The inputs have one shape, or shapes that broadcast as
+    Keras broadcasts them (``broadcast_shape``: ``(batch, 4, 3) + (batch, 3)`` gives
+    ``(batch, 4, 3)``). Backward hands ``dL/dy`` to each input, summed over the axes that
+    input was broadcast along."""
 
     def build(self, input_shape):
         self._check_many(input_shape)
-        if any(s != input_shape[0] for s in input_shape):
-            raise ValueError(f"Add {self.name!r} needs inputs of one shape, got {input_shape}.")
+        broadcast_shape(self, input_shape)
 
     def compute_output_shape(self, input_shape):
-        return input_shape[0]
+        return broadcast_shape(self, input_shape)
 
     def forward(self, inputs):
+        if all(x.shape == inputs[0].shape for x in inputs[1:]):
+            out = inputs[0] + inputs[1]
+            for x in inputs[2:]:
+                out += x
+        else:
+            if any(x.shape[0] != inputs[0].shape[0] for x in inputs):
+                raise ValueError(
+                    f"Add {self.name!r}: the inputs have different batch sizes {[x.shape[0] for x in inputs]}.")
+            broadcast_shape(self, [x.shape[1:] for x in inputs])  # a Keras-worded error for shapes that do not
+            arrays = aligned(inputs)
+            out = arrays[0] + arrays[1]
+            for x in arrays[2:]:
+                out = out + x
         self.input = inputs
-        out = inputs[0] + inputs[1]
-        for x in inputs[2:]:
-            out += x
         self.output = out
         return out
 
     def backward(self, output_error):
-        return [output_error] * len(self.input)
+        return [reduce_to(output_error, x) for x in self.input]
 
 
 class Concatenate(_Merge):

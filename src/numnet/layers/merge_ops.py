@@ -1,8 +1,10 @@
 """Elementwise merge layers (``Multiply``, ``Subtract``, ``Average``, ``Maximum``,
 ``Minimum``) and ``Dot``, as Keras 3 names them.
 
-The elementwise layers take a list of inputs of one shape (numnet does not broadcast
-between merge inputs, as its ``Add`` does not) and return one output of that shape.
+The elementwise layers take a list of inputs of one shape, or of shapes that broadcast as
+Keras broadcasts them (``merge.broadcast_shape``: aligned at the last axis, each axis equal
+or 1), and return one output of the broadcast shape; each input's gradient is summed over
+the axes it was broadcast along.
 """
 
 from __future__ import annotations
@@ -10,14 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate
-from .merge import _Merge
+from .merge import _Merge, aligned, broadcast_shape, reduce_to
 
 # Keras 3's backend epsilon: the smallest norm ``Dot(normalize=True)`` divides by.
 NORMALIZE_EPSILON = 1e-7
 
 
 class _Elementwise(_Merge):
-    """Shared by the elementwise merges: a list of at least two inputs of one shape."""
+    """Shared by the elementwise merges: a list of at least two inputs whose shapes broadcast."""
 
     _exact_count = None  # Subtract takes exactly two
 
@@ -28,16 +30,14 @@ class _Elementwise(_Merge):
                 f"{type(self).__name__} {self.name!r} merges exactly {self._exact_count} inputs, "
                 f"got {len(input_shape)}."
             )
-        if any(tuple(s) != tuple(input_shape[0]) for s in input_shape):
-            raise ValueError(
-                f"{type(self).__name__} {self.name!r} needs inputs of one shape, got {input_shape}."
-            )
+        broadcast_shape(self, input_shape)
 
     def compute_output_shape(self, input_shape):
-        return input_shape[0]
+        return broadcast_shape(self, input_shape)
 
     def _start(self, inputs):
-        """Build on the first call and check that the arrays agree (before anything is kept)."""
+        """Build on the first call and check that the arrays agree (before anything is kept);
+        returns them ``aligned`` for NumPy's broadcasting."""
         if not isinstance(inputs, (list, tuple)):
             raise TypeError(f"{type(self).__name__} {self.name!r} takes a list of arrays, got {type(inputs).__name__}.")
         shapes = [tuple(np.shape(x)[1:]) for x in inputs]
@@ -50,7 +50,8 @@ class _Elementwise(_Merge):
                 f"{type(self).__name__} {self.name!r}: the inputs have different batch sizes "
                 f"{[np.shape(x)[0] for x in inputs]}."
             )
-        self.input = list(inputs)
+        self.input = [np.asarray(x) for x in inputs]
+        return aligned(self.input)
 
 
 class Subtract(_Elementwise):
@@ -59,12 +60,12 @@ class Subtract(_Elementwise):
     _exact_count = 2
 
     def forward(self, inputs):
-        self._start(inputs)
-        self.output = inputs[0] - inputs[1]
+        a, b = self._start(inputs)
+        self.output = a - b
         return self.output
 
     def backward(self, output_error):
-        return [output_error, -output_error]
+        return [reduce_to(output_error, self.input[0]), reduce_to(-output_error, self.input[1])]
 
 
 class Multiply(_Elementwise):
@@ -72,15 +73,15 @@ class Multiply(_Elementwise):
     from prefix and suffix products (no division, so zeros in the inputs are fine)."""
 
     def forward(self, inputs):
-        self._start(inputs)
-        out = inputs[0] * inputs[1]
-        for x in inputs[2:]:
+        self._aligned = xs = self._start(inputs)
+        out = xs[0] * xs[1]
+        for x in xs[2:]:
             out = out * x
         self.output = out
         return out
 
     def backward(self, output_error):
-        xs = self.input
+        xs = self._aligned
         k = len(xs)
         suffix = [None] * k  # suffix[i] = x_{i+1} * ... * x_{k-1}
         for i in range(k - 2, -1, -1):
@@ -88,7 +89,7 @@ class Multiply(_Elementwise):
         errors, prefix = [], None  # prefix = x_0 * ... * x_{i-1}
         for i in range(k):
             others = prefix if suffix[i] is None else (suffix[i] if prefix is None else prefix * suffix[i])
-            errors.append(output_error * others)
+            errors.append(reduce_to(output_error * others, self.input[i]))
             prefix = xs[i] if prefix is None else prefix * xs[i]
         return errors
 
@@ -97,16 +98,16 @@ class Average(_Elementwise):
     """``y = (x_1 + ... + x_k) / k``. Backward: ``dL/dx_i = dL/dy / k``."""
 
     def forward(self, inputs):
-        self._start(inputs)
-        total = inputs[0] + inputs[1]
-        for x in inputs[2:]:
+        xs = self._start(inputs)
+        total = xs[0] + xs[1]
+        for x in xs[2:]:
             total = total + x
-        self.output = total / len(inputs)
+        self.output = total / len(xs)
         return self.output
 
     def backward(self, output_error):
         share = output_error / len(self.input)
-        return [share] + [share.copy() for _ in self.input[1:]]
+        return [reduce_to(share, self.input[0])] + [reduce_to(share, x).copy() for x in self.input[1:]]
 
 
 class _Extremum(_Elementwise):
@@ -117,15 +118,14 @@ class _Extremum(_Elementwise):
     _pick = None  # np.argmax or np.argmin
 
     def forward(self, inputs):
-        self._start(inputs)
-        stacked = np.stack(inputs)
+        stacked = np.stack(np.broadcast_arrays(*self._start(inputs)))
         self._winner = type(self)._pick(stacked, axis=0)  # the first extreme input, per element
         self.output = np.take_along_axis(stacked, self._winner[None], axis=0)[0]
         return self.output
 
     def backward(self, output_error):
-        return [np.where(self._winner == i, output_error, 0).astype(output_error.dtype, copy=False)
-                for i in range(len(self.input))]
+        return [reduce_to(np.where(self._winner == i, output_error, 0).astype(output_error.dtype, copy=False), x)
+                for i, x in enumerate(self.input)]
 
 
 class Maximum(_Extremum):
