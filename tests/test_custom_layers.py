@@ -251,6 +251,35 @@ def test_call_layer_on_integer_inputs_gives_them_zero_error_and_its_table_the_sc
         np.testing.assert_array_equal(layer.grads["table"], expected)
 
 
+class IdLookup(numnet.Layer):
+    """Lookup without a cast: it relies on its symbolic input being integer."""
+
+    def build(self, input_shape):
+        self.table = self.add_weight(shape=(5, 3), initializer="glorot_uniform", name="table")
+
+    def call(self, ids):
+        return ops.take(self.table, ids, axis=0) * 2.0
+
+
+def test_call_layer_on_an_integer_input_builds_trains_and_predicts_on_ids():
+    numnet.set_seed(0)
+    ids = numnet.Input((2,), dtype="int32")
+    lookup = IdLookup()
+    looked_up = lookup(ids)  # the shape inference runs call on integer dummies
+    assert looked_up.shape == (None, 2, 3)
+    model = numnet.Model(ids, numnet.Dense(1)(numnet.layers.Flatten()(looked_up)))
+    model.compile(loss="mse", optimizer="sgd")
+    x = np.array([[0, 2], [4, 0], [2, 2], [4, 4]])  # rows 1 and 3 are never used
+    before = lookup.table.numpy().copy()
+    model.fit(x, np.ones((4, 1)), epochs=2, batch_size=2, verbose=0)
+    after = lookup.table.numpy()
+    np.testing.assert_array_equal(after[[1, 3]], before[[1, 3]])
+    assert np.all(after[[0, 2, 4]] != before[[0, 2, 4]])
+    dense = model.layers[-1]
+    expected = (2.0 * after[x]).reshape(4, -1) @ dense.params["kernel"] + dense.params["bias"]
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-6)
+
+
 def test_add_weight_signatures():
     class Both(numnet.Layer):
         def build(self, input_shape):

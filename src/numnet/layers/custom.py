@@ -343,12 +343,20 @@ def run_call(layer, inputs, training, kwargs):
     return layer.call(inputs, **kwargs)
 
 
-def _specs(shape, dtype):
+def _specs(shape, dtype, symbolic_dtypes=None):
+    """Dummy specs for ``shape`` in the layer's float ``dtype``; an input whose symbolic
+    tensor is integer or boolean (``Input((5,), dtype="int32")``) keeps that dtype, so that
+    ``call`` sees ids during the shape inference as it will in use."""
     from ..ops import TensorSpec
 
+    def pick(given):
+        return given if given is not None and np.dtype(given).kind in "iub" else dtype
+
     if isinstance(shape, list):
-        return [TensorSpec((None, *s), dtype) for s in shape]
-    return TensorSpec((None, *shape), dtype)
+        given = symbolic_dtypes if isinstance(symbolic_dtypes, list) and len(symbolic_dtypes) == len(shape) \
+            else [None] * len(shape)
+        return [TensorSpec((None, *s), pick(d)) for s, d in zip(shape, given)]
+    return TensorSpec((None, *shape), pick(None if isinstance(symbolic_dtypes, list) else symbolic_dtypes))
 
 
 def _infer(layer, input_shape):
@@ -357,12 +365,13 @@ def _infer(layer, input_shape):
     from ..ops import infer_output_spec
 
     cached = layer.__dict__.get("_inferred")
-    key = repr(input_shape)
+    symbolic_dtypes = layer.__dict__.get("_symbolic_dtypes")
+    key = repr((input_shape, symbolic_dtypes))
     if cached is not None and cached[0] == key:
         return cached[1], cached[2]
     dtype = layer.dtype or np.dtype(np.float32)
     spec = infer_output_spec(lambda x: _checked_output(layer, run_call(layer, x, False, {})),
-                             _specs(input_shape, dtype))
+                             _specs(input_shape, dtype, symbolic_dtypes))
     if isinstance(spec, (list, tuple)):
         shapes, out_dtype = [tuple(s.shape[1:]) for s in spec], spec[0].dtype
     else:
@@ -467,13 +476,25 @@ class _PerThread(threading.local):
 _state = _PerThread()
 
 
+def _as_declared(arrays, declared):
+    """Inputs whose symbolic tensor is integer or boolean (``Input((5,), dtype="int32")``)
+    in that dtype again: the training and predict loops feed every numeric input in the
+    model's float dtype (as Embedding, a call() layer casts its ids back)."""
+    dtypes = declared if isinstance(declared, list) else [declared]
+    return [a.astype(d) if d.kind in "iub" and a.dtype.kind == "f" else a for a, d in zip(arrays, dtypes)]
+
+
 def _forward(self, inputs, training=False, **kwargs):
     """``call`` on Tensors wrapping ``inputs``, recorded on a private tape kept in
     ``self._tape_record``; returns the output array(s)."""
     many = isinstance(inputs, (list, tuple))
     if not self.built:  # called directly on arrays: build for their shape first
         self.build_for(_shape_of(inputs))
-    tensors = [wrap(np.asarray(x)) for x in (inputs if many else [inputs])]
+    arrays = [np.asarray(x) for x in (inputs if many else [inputs])]
+    declared = self.__dict__.get("_symbolic_dtypes")
+    if declared is not None:
+        arrays = _as_declared(arrays, declared)
+    tensors = [wrap(a) for a in arrays]
     if self.__dict__.get("_thread_views", _NOT_A_VIEW) is None:
         # An inference view (numnet.graph.threads: predict, evaluate, several threads): no
         # backward follows, so no tape, and the process-wide tape list is left alone.

@@ -363,6 +363,10 @@ class Layer:
         tensors = list(inputs) if many else [inputs]
         shapes = [t.shape[1:] for t in tensors]
         shape = shapes if many else shapes[0]
+        if any(t.dtype.kind in "iub" for t in tensors):  # ids: a call() layer infers and runs on them as such
+            self.__dict__["_symbolic_dtypes"] = [t.dtype for t in tensors] if many else tensors[0].dtype
+        else:
+            self.__dict__.pop("_symbolic_dtypes", None)
         if not self.built:
             if self.dtype is None:
                 self.dtype = tensors[0].dtype if tensors[0].dtype.kind == "f" else np.dtype(np.float32)
