@@ -490,11 +490,11 @@ def _forward(self, inputs, training=False, **kwargs):
     many = isinstance(inputs, (list, tuple))
     if not self.built:  # called directly on arrays: build for their shape first
         self.build_for(_shape_of(inputs))
-    arrays = [np.asarray(x) for x in (inputs if many else [inputs])]
+    sources = inputs if many else [inputs]
     declared = self.__dict__.get("_symbolic_dtypes")
     if declared is not None:
-        arrays = _as_declared(arrays, declared)
-    tensors = [wrap(a) for a in arrays]
+        sources = _as_declared([np.asarray(x) for x in sources], declared)
+    tensors = [wrap(np.asarray(x)) for x in sources]
     if self.__dict__.get("_thread_views", _NOT_A_VIEW) is None:
         # An inference view (numnet.graph.threads: predict, evaluate, several threads): no
         # backward follows, so no tape, and the process-wide tape list is left alone.
