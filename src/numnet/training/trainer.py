@@ -7,6 +7,8 @@ in. The loop itself is in ``numnet.training.loop``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import optimizers
@@ -48,6 +50,35 @@ def _restore(saved) -> None:
         store[key][...] = value
 
 
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside numnet (``compile`` is reached through
+    Sequential's, Model's or a deferred subclassed model's own ``compile``)."""
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _execution_arguments(run_eagerly, steps_per_execution, jit_compile, auto_scale_loss) -> tuple:
+    """Keras's execution arguments of ``compile``, validated (nothing is kept on an error)."""
+    for name, value in (("run_eagerly", run_eagerly), ("auto_scale_loss", auto_scale_loss)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"compile(): {name} must be True or False, got {value!r:.80}.")
+    if isinstance(steps_per_execution, (bool, np.bool_)) or not isinstance(steps_per_execution, (int, np.integer)) \
+            or steps_per_execution < 1:
+        raise ValueError(f"compile(): steps_per_execution must be a positive integer, got {steps_per_execution!r:.80}.")
+    if not (jit_compile == "auto" if isinstance(jit_compile, str) else isinstance(jit_compile, (bool, np.bool_))):
+        raise ValueError(f"compile(): jit_compile must be True, False or 'auto', got {jit_compile!r:.80}.")
+    if jit_compile is True or jit_compile is np.True_:
+        warnings.warn("compile(jit_compile=True): numnet has no compiler; the model runs as usual, in NumPy.",
+                      stacklevel=_caller_level())
+    return bool(run_eagerly), int(steps_per_execution), jit_compile, bool(auto_scale_loss)
+
+
 class Trainer:
     """The training API a ``Model`` inherits."""
 
@@ -59,9 +90,17 @@ class Trainer:
         self.optimizer = None
 
     # --- compile -------------------------------------------------------------------------------
-    def compile(self, optimizer="adam", loss=None, loss_weights=None, metrics=None, **kwargs) -> None:
+    def compile(self, optimizer="adam", loss=None, loss_weights=None, metrics=None, *, run_eagerly=False,
+                steps_per_execution=1, jit_compile="auto", auto_scale_loss=True, **kwargs) -> None:
         """Choose the optimizer, the loss(es), their weights and the metrics (Keras's order:
         ``compile("adam", "mse")`` or by keyword).
+
+        Keras's execution arguments are accepted for its programs to run unchanged, and kept
+        as attributes of the same names: numnet always runs eagerly (``run_eagerly`` either
+        way gives the same results), has no compiler (``jit_compile=True`` warns and runs as
+        usual) and no per-execution overhead to amortise (``steps_per_execution``, a positive
+        integer, changes nothing: batch callbacks still run after every batch), and no mixed
+        precision (``auto_scale_loss``).
 
         ``loss``: a name (``"mse"``, ``"categorical_crossentropy"``, ...) or a
         ``numnet.losses.Loss``; for several outputs one loss for all, a list or a dict keyed
@@ -72,6 +111,7 @@ class Trainer:
         """
         if kwargs:
             raise TypeError(f"compile() got unexpected arguments {sorted(kwargs)}.")
+        execution = _execution_arguments(run_eagerly, steps_per_execution, jit_compile, auto_scale_loss)
         if loss is None and not isinstance(optimizer, (optimizers.Optimizer, str)):
             raise ValueError("compile needs a loss: compile(optimizer='adam', loss='mse').")
         _check_optimizer_argument(optimizer, loss)
@@ -80,6 +120,7 @@ class Trainer:
         self.optimizer = optimizers.get(optimizer)
         self._compiled = compiled
         self.compiled = True
+        self.run_eagerly, self.steps_per_execution, self.jit_compile, self.auto_scale_loss = execution
 
     @property
     def loss(self):
