@@ -68,7 +68,7 @@ def test_jit_compile_true_warns_at_the_callers_line_and_trains_as_usual():
     (dict(steps_per_execution=2.5), ValueError, "steps_per_execution must be a positive integer"),
     (dict(steps_per_execution=True), ValueError, "steps_per_execution must be a positive integer"),
     (dict(jit_compile="xla"), ValueError, "jit_compile must be True, False or 'auto'"),
-    (dict(weighted_metrics=["mae"]), TypeError, "unexpected arguments"),
+    (dict(weighted_metric=["mae"]), TypeError, "unexpected arguments"),
 ])
 def test_bad_execution_arguments_are_refused_and_nothing_is_kept(kwargs, error, match):
     model = _model()

@@ -151,6 +151,12 @@ class MetricsUpdate:
     (the summed deltas received)."""
 
     def __init__(self, compiled) -> None:
+        weighted = [m.name for output in compiled.outputs for m in output.weighted_metrics]
+        if weighted:  # raised before the step changes anything
+            raise NotImplementedError(
+                f"DataParallel does not combine weighted metrics across processes yet ({weighted}): pass them as "
+                "compile(metrics=...) instead, or train without DataParallel."
+            )
         self.entries = [(output, metric, handler(metric)) for output in compiled.outputs for metric in output.metrics]
         self.before = []
 

@@ -58,11 +58,13 @@ def _check_optimizer_argument(optimizer, loss) -> None:
 class CompiledOutput:
     """One output's loss (a ``Loss`` or None), weight, metrics and log prefix."""
 
-    __slots__ = ("name", "index", "shape", "loss", "weight", "metrics", "prefix", "fused", "loss_sum", "dtype")
+    __slots__ = ("name", "index", "shape", "loss", "weight", "metrics", "prefix", "fused", "loss_sum", "dtype",
+                 "weighted_metrics")
 
-    def __init__(self, name, index, shape, loss, weight, metrics, prefix, dtype=None):
+    def __init__(self, name, index, shape, loss, weight, metrics, prefix, dtype=None, weighted_metrics=()):
         self.name, self.index, self.shape, self.dtype = name, index, shape, dtype
         self.loss, self.weight, self.metrics, self.prefix = loss, weight, metrics, prefix
+        self.weighted_metrics = list(weighted_metrics)  # compile(weighted_metrics=): fed the sample weights
         self.fused = None
         self.loss_sum = 0.0
 
@@ -101,14 +103,24 @@ class CompiledOutput:
             grad = grad * grad.dtype.type(self.weight)
         return grad
 
-    def update_metrics(self, y, out, mask=None) -> None:
+    def update_metrics(self, y, out, mask=None, weights=None) -> None:
+        """The metrics on this batch; the weighted metrics also get ``weights`` (n,), the
+        batch's sample weights (None: every sample counts once)."""
         if mask is not None and _masked(mask, out):
             n, t = mask.shape
             y2, out2 = _fold(y, out, n * t)
             keep = mask.reshape(-1)
             y, out = y2[keep], out2[keep]
+            if weights is not None:  # each step of a sequence carries its sample's weight
+                weights = np.repeat(weights, t)[keep]
         for metric in self.metrics:
             metric.update(y, out)
+        for metric in self.weighted_metrics:
+            metric.update(y, out, weights)
+
+    @property
+    def any_metrics(self) -> bool:
+        return bool(self.metrics or self.weighted_metrics)
 
 
 def _masked(mask, out) -> bool:
@@ -138,7 +150,7 @@ def _per_output(value, names, what: str, default):
 class CompiledLoss:
     """The losses, weights and metrics of every output, and the running sums an epoch logs."""
 
-    def __init__(self, model, loss, loss_weights, metrics) -> None:
+    def __init__(self, model, loss, loss_weights, metrics, weighted_metrics=None) -> None:
         names = list(model.output_names)
         shapes = [t.shape[1:] for t in model.outputs]
         several = len(names) > 1
@@ -152,8 +164,10 @@ class CompiledLoss:
                     or w < 0:
                 raise ValueError(f"compile: loss weight of output {n!r} must be a non-negative number, got {w!r}.")
         metric_lists = self._metric_lists(metrics, names)
+        weighted_lists = self._metric_lists(weighted_metrics, names, "weighted_metrics")
         self.outputs = []
-        for i, (n, shape, loss_, w, ms) in enumerate(zip(names, shapes, resolved, weights, metric_lists)):
+        for i, (n, shape, loss_, w, ms, wms) in enumerate(zip(names, shapes, resolved, weights, metric_lists,
+                                                              weighted_lists)):
             activation = model._plan.output_activation(i)
             if loss_ is not None and loss_.from_logits and activation in ("softmax", "sigmoid"):
                 raise ValueError(
@@ -163,8 +177,9 @@ class CompiledLoss:
                 )
             n_units = shape[-1] if shape else None
             built = [metrics_module.get(m, loss_.name if loss_ else None, n_units) for m in ms]
+            weighted = [metrics_module.get(m, loss_.name if loss_ else None, n_units) for m in wms]
             prefix = f"{n}_" if several else ""
-            output = CompiledOutput(n, i, shape, loss_, float(w), built, prefix, model.dtype)
+            output = CompiledOutput(n, i, shape, loss_, float(w), built, prefix, model.dtype, weighted)
             if loss_ is not None and not loss_.from_logits:
                 output.fused = loss_.fused_gradient(activation)
             self.outputs.append(output)
@@ -175,13 +190,13 @@ class CompiledLoss:
         model._fused_flags = [o.fused is not None for o in self.outputs]
 
     @staticmethod
-    def _metric_lists(metrics, names) -> list[list]:
+    def _metric_lists(metrics, names, what: str = "metrics") -> list[list]:
         if metrics is None:
             return [[] for _ in names]
         if isinstance(metrics, dict):
             unknown = [k for k in metrics if k not in names]
             if unknown:
-                raise ValueError(f"compile: metrics has keys {unknown} that are not outputs of the model {names}.")
+                raise ValueError(f"compile: {what} has keys {unknown} that are not outputs of the model {names}.")
             return [_as_list(metrics.get(n)) for n in names]
         if not isinstance(metrics, (list, tuple)):
             metrics = [metrics]
@@ -192,7 +207,7 @@ class CompiledLoss:
         if len(metrics) != len(names) or not all(m is None or isinstance(m, (list, tuple, str)) or
                                                 hasattr(m, "result") for m in metrics):
             raise ValueError(
-                f"compile: for a model with several outputs {names}, give metrics as a list of {len(names)} lists "
+                f"compile: for a model with several outputs {names}, give {what} as a list of {len(names)} lists "
                 f"(one per output) or a dict keyed by output name; got {metrics!r}."
             )
         return [_as_list(m) for m in metrics]
@@ -201,12 +216,23 @@ class CompiledLoss:
         keys = ["loss"]
         if len(self.outputs) > 1:
             keys += [f"{o.prefix}loss" for o in self.outputs if o.loss is not None]
-        keys += [f"{o.prefix}{m.name}" for o in self.outputs for m in o.metrics]
-        return keys
+        return keys + [key for key, _ in self._metric_keys()]
+
+    def _metric_keys(self) -> list[tuple]:
+        """``(log key, metric)`` of every metric: ``{output_}{name}``, and for a weighted
+        metric whose key is taken by an unweighted one ``{output_}weighted_{name}`` (Keras)."""
+        plain = [(f"{o.prefix}{m.name}", m) for o in self.outputs for m in o.metrics]
+        taken = {key for key, _ in plain}
+        weighted = []
+        for o in self.outputs:
+            for m in o.weighted_metrics:
+                key = f"{o.prefix}{m.name}"
+                weighted.append((f"{o.prefix}weighted_{m.name}" if key in taken else key, m))
+        return plain + weighted
 
     @property
     def metrics(self) -> list:
-        return [m for o in self.outputs for m in o.metrics]
+        return [m for o in self.outputs for m in (*o.metrics, *o.weighted_metrics)]
 
     def fresh_copy(self) -> "CompiledLoss":
         """The same losses and weights with metrics and sums of its own, reset: what one
@@ -217,6 +243,7 @@ class CompiledLoss:
         for output in self.outputs:
             twin = copy.copy(output)
             twin.metrics = [copy.deepcopy(m) for m in output.metrics]
+            twin.weighted_metrics = [copy.deepcopy(m) for m in output.weighted_metrics]
             clone.outputs.append(twin)
         clone.reset()
         return clone
@@ -248,19 +275,20 @@ class CompiledLoss:
         self.loss_sum, self.count = 0.0, 0
         for output in self.outputs:
             output.loss_sum = 0.0
-            for metric in output.metrics:
+            for metric in (*output.metrics, *output.weighted_metrics):
                 metric.reset()
 
     def update(self, ys, outs, batch_loss: float, per_output: list, n: int, update_metrics: bool = True,
-               masks=None) -> None:
+               masks=None, weights=None) -> None:
         self.loss_sum += batch_loss * n
         self.count += n
         for output, value in zip(self.outputs, per_output):
             if value is not None:
                 output.loss_sum += value * n
-            if update_metrics and output.metrics:
+            if update_metrics and output.any_metrics:
                 output.update_metrics(ys[output.index], outs[output.index],
-                                      None if masks is None else masks[output.index])
+                                      None if masks is None else masks[output.index],
+                                      None if weights is None else weights[output.index])
 
     def add_sums(self, loss_sum: float, per_output_sums: list, n: int) -> None:
         """Add per-sample loss sums (evaluate: exact however the data is split)."""
@@ -277,9 +305,8 @@ class CompiledLoss:
             for o in self.outputs:
                 if o.loss is not None:
                     logs[f"{o.prefix}loss"] = o.loss_sum / n
-        for o in self.outputs:
-            for m in o.metrics:
-                logs[f"{o.prefix}{m.name}"] = m.result()
+        for key, m in self._metric_keys():
+            logs[key] = m.result()
         return logs
 
 

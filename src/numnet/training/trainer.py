@@ -90,8 +90,9 @@ class Trainer:
         self.optimizer = None
 
     # --- compile -------------------------------------------------------------------------------
-    def compile(self, optimizer="adam", loss=None, loss_weights=None, metrics=None, *, run_eagerly=False,
-                steps_per_execution=1, jit_compile="auto", auto_scale_loss=True, **kwargs) -> None:
+    def compile(self, optimizer="adam", loss=None, loss_weights=None, metrics=None, *, weighted_metrics=None,
+                run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True,
+                **kwargs) -> None:
         """Choose the optimizer, the loss(es), their weights and the metrics (Keras's order:
         ``compile("adam", "mse")`` or by keyword).
 
@@ -105,7 +106,10 @@ class Trainer:
         ``loss``: a name (``"mse"``, ``"categorical_crossentropy"``, ...) or a
         ``numnet.losses.Loss``; for several outputs one loss for all, a list or a dict keyed
         by output name. ``loss_weights``: a list or dict; the logged ``loss`` is the weighted
-        sum. ``metrics``: a list (one output), a list of lists or a dict. When an output
+        sum. ``metrics``: a list (one output), a list of lists or a dict. ``weighted_metrics``:
+        the same forms; these metrics also get the sample weights (``sample_weight=`` and
+        ``class_weight=`` of ``fit`` / ``evaluate``), logged under their names, or
+        ``weighted_<name>`` when an unweighted metric has that name (Keras's rule). When an output
         applies softmax and its loss is (sparse) categorical cross-entropy, or sigmoid and
         binary cross-entropy, training uses the fused, stable gradient ``(p - y) / N``.
         """
@@ -116,7 +120,7 @@ class Trainer:
             raise ValueError("compile needs a loss: compile(optimizer='adam', loss='mse').")
         _check_optimizer_argument(optimizer, loss)
         self._require_graph("compile")
-        compiled = CompiledLoss(self, loss, loss_weights, metrics)
+        compiled = CompiledLoss(self, loss, loss_weights, metrics, weighted_metrics)
         self.optimizer = optimizers.get(optimizer)
         self._compiled = compiled
         self.compiled = True
@@ -185,7 +189,7 @@ class Trainer:
             raise NonFiniteLoss(loss, in_gradient=True)
         if penalty is not None:
             penalty.constrain()
-        compiled.update(y, outputs, loss, per_output, len(x[0]), masks=masks)
+        compiled.update(y, outputs, loss, per_output, len(x[0]), masks=masks, weights=sample_weight)
         return compiled.results()
 
     def test_step(self, data) -> dict:
@@ -213,9 +217,10 @@ class Trainer:
             total += output.weight * value
         compiled.add_sums(total, sums, len(x[0]))
         for output in compiled.outputs:
-            if output.metrics:
+            if output.any_metrics:
                 output.update_metrics(y[output.index], outputs[output.index],
-                                      None if masks is None else masks[output.index])
+                                      None if masks is None else masks[output.index],
+                                      None if sample_weight is None else sample_weight[output.index])
         return compiled.results()
 
     def _figures(self):
