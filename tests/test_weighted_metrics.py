@@ -103,3 +103,15 @@ def test_each_real_step_of_a_masked_sequence_carries_its_samples_weight():
     assert logs["mae"] == pytest.approx(error[real].mean(), rel=1e-6)
     per_step = np.broadcast_to(w[:, None], real.shape)
     assert logs["weighted_mae"] == pytest.approx((error * per_step)[real].sum() / per_step[real].sum(), rel=1e-6)
+
+
+def test_weighted_metrics_survive_save_and_load(tmp_path):
+    x, y, w = _data()
+    model = _classifier()
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"], weighted_metrics=["accuracy"])
+    model.fit(x, y, sample_weight=w, epochs=1, verbose=0)
+    model.save(tmp_path / "m.npz")
+    loaded = numnet.load_model(tmp_path / "m.npz")
+    assert loaded.metrics_names == model.metrics_names == ["loss", "accuracy", "weighted_accuracy"]
+    assert loaded.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True) == \
+        model.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)

@@ -453,6 +453,7 @@ def save_model(model, path) -> None:
             "losses": [None if o.loss is None else _loss_record(o.loss) for o in compiled.outputs],
             "loss_weights": [o.weight for o in compiled.outputs],
             "metrics": [[_metric_record(m) for m in o.metrics] for o in compiled.outputs],
+            "weighted_metrics": [[_metric_record(m) for m in o.weighted_metrics] for o in compiled.outputs],
             "optimizer": _optimizer_record(model.optimizer, model, arrays),
         }
     arrays["meta"] = np.frombuffer(_to_json_bytes(meta), dtype=np.uint8)
@@ -962,12 +963,16 @@ def _restore_compile(archive: _Archive, model, found_in=None) -> None:
         loss = [loss_from(r, "loss") for r in _field(settings, "losses", list, f"{where}: compile")]
         loss_weights = _field(settings, "loss_weights", list, f"{where}: compile")
         metrics = [metrics_from(m) for m in _field(settings, "metrics", list, f"{where}: compile")]
-        _require(len(loss) == len(loss_weights) == len(metrics) == len(model.outputs),
+        # Files written before weighted metrics existed have none.
+        weighted = [metrics_from(m) for m in _field(settings, "weighted_metrics", list, f"{where}: compile")] \
+            if "weighted_metrics" in settings else [[] for _ in metrics]
+        _require(len(loss) == len(loss_weights) == len(metrics) == len(weighted) == len(model.outputs),
                  f"{where}: the compile settings do not match the model's {len(model.outputs)} outputs.")
     else:
         loss = [loss_from(_field(settings, "loss", dict, f"{where}: compile"), "loss")]
         loss_weights = None
         metrics = [metrics_from(_field(settings, "metrics", list, f"{where}: compile"))]
+        weighted = [[]]
 
     opt_meta = _field(settings, "optimizer", dict, f"{where}: compile")
     opt_classes = {c.__name__: c for c in optimizers._REGISTRY.values()}
@@ -981,7 +986,8 @@ def _restore_compile(archive: _Archive, model, found_in=None) -> None:
     iterations = _field(opt_meta, "iterations", int, f"{where}: optimizer")
     _require(0 <= iterations < 2**62, f"{where}: invalid optimizer iteration count {iterations}.")
     optimizer.iterations = iterations
-    model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics)
+    model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
+                  weighted_metrics=weighted)
 
     layers = dict(model.leaf_layers())
     for record in _field(opt_meta, "state", list, f"{where}: optimizer"):
