@@ -177,3 +177,27 @@ def test_backup_arguments_are_checked(tmp_path):
     for bad in (0, "batch", True, 1.5):
         with pytest.raises(ValueError, match="save_freq must be 'epoch' or a positive integer"):
             BackupAndRestore(tmp_path, save_freq=bad)
+
+
+def test_a_resumed_epoch_keeps_its_weighted_metrics(tmp_path):
+    x, y = data()
+    weights = np.linspace(0.2, 2.0, len(x))
+
+    def weighted_model():
+        model = make_model()
+        model.compile("adam", "mse", metrics=["mae"], weighted_metrics=["mae"])
+        return model
+
+    def run(model, callbacks):
+        return model.fit(x, y, sample_weight=weights, epochs=EPOCHS, batch_size=BATCH, verbose=0,
+                         callbacks=callbacks)
+
+    full = run(weighted_model(), [])
+    model = weighted_model()
+    backup = BackupAndRestore(tmp_path / "backup", save_freq=3)
+    with pytest.raises(RuntimeError, match="interrupted at epoch 3"):
+        run(model, [backup, Interrupt(3, batch=4)])
+    resumed = run(model, [backup])
+    assert resumed.history["weighted_mae"] == full.history["weighted_mae"][3:]
+    assert resumed.history["mae"] == full.history["mae"][3:]
+    assert full.history["weighted_mae"] != full.history["mae"]

@@ -113,7 +113,7 @@ def _figures_state(compiled, writer: _Writer) -> dict:
     outputs = []
     for output in compiled.outputs:
         metrics = []
-        for metric in output.metrics:
+        for metric in (*output.metrics, *output.weighted_metrics):
             fields = {}
             for key, value in vars(metric).items():
                 if isinstance(value, np.ndarray):
@@ -134,7 +134,7 @@ def _restore_figures(compiled, state: dict, arrays) -> None:
     compiled.loss_sum, compiled.count = _unplain(state["loss_sum"]), state["count"]
     for output, saved in zip(compiled.outputs, state["outputs"]):
         output.loss_sum = _unplain(saved["loss_sum"])
-        for metric, fields in zip(output.metrics, saved["metrics"]):
+        for metric, fields in zip((*output.metrics, *output.weighted_metrics), saved["metrics"]):
             for key, field in fields.items():
                 if "array" in field:
                     setattr(metric, key, np.array(arrays[field["array"]]))
