@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops.core import unbroadcast
 from . import _validate
 from .layer import Layer
 
@@ -50,12 +51,21 @@ def aligned(arrays):
 
 def reduce_to(error, array):
     """``error`` (the merge output's shape) summed over the axes ``array`` was broadcast
-    along, in ``array``'s shape: the gradient of a broadcast input."""
+    along, in ``array``'s shape: the gradient of a broadcast input (``ops``' unbroadcast
+    on the shape ``aligned`` gave it)."""
     if error.shape == array.shape:
         return error
     shape = array.shape[:1] + (1,) * (error.ndim - array.ndim) + array.shape[1:]
-    axes = tuple(i for i, (mine, theirs) in enumerate(zip(shape, error.shape)) if mine == 1 and theirs != 1)
-    return error.sum(axis=axes, keepdims=True).reshape(array.shape)
+    return unbroadcast(error, shape).reshape(array.shape)
+
+
+def check_batch_sizes(layer, arrays) -> None:
+    """Merged inputs share the batch axis: it never broadcasts (Keras)."""
+    if any(np.shape(a)[0] != np.shape(arrays[0])[0] for a in arrays):
+        raise ValueError(
+            f"{type(layer).__name__} {layer.name!r}: the inputs have different batch sizes "
+            f"{[np.shape(a)[0] for a in arrays]}."
+        )
 
 
 class Add(_Merge):
@@ -77,9 +87,7 @@ class Add(_Merge):
             for x in inputs[2:]:
                 out += x
         else:
-            if any(x.shape[0] != inputs[0].shape[0] for x in inputs):
-                raise ValueError(
-                    f"Add {self.name!r}: the inputs have different batch sizes {[x.shape[0] for x in inputs]}.")
+            check_batch_sizes(self, inputs)
             broadcast_shape(self, [x.shape[1:] for x in inputs])  # a Keras-worded error for shapes that do not
             arrays = aligned(inputs)
             out = arrays[0] + arrays[1]

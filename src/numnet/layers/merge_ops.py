@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate
-from .merge import _Merge, aligned, broadcast_shape, reduce_to
+from .merge import _Merge, aligned, broadcast_shape, check_batch_sizes, reduce_to
 
 # Keras 3's backend epsilon: the smallest norm ``Dot(normalize=True)`` divides by.
 NORMALIZE_EPSILON = 1e-7
@@ -45,11 +45,7 @@ class _Elementwise(_Merge):
             self.build_for(shapes)
         else:
             self.build(shapes)
-        if any(np.shape(x)[0] != np.shape(inputs[0])[0] for x in inputs):
-            raise ValueError(
-                f"{type(self).__name__} {self.name!r}: the inputs have different batch sizes "
-                f"{[np.shape(x)[0] for x in inputs]}."
-            )
+        check_batch_sizes(self, inputs)
         self.input = [np.asarray(x) for x in inputs]
         return aligned(self.input)
 

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from .. import optimizers
+from ..layers import _validate
 from ..distribution import _state as _distribution
 from ..graph.plan import GradientPass
 from . import loop
@@ -65,18 +66,15 @@ def _caller_level() -> int:
 
 def _execution_arguments(run_eagerly, steps_per_execution, jit_compile, auto_scale_loss) -> tuple:
     """Keras's execution arguments of ``compile``, validated (nothing is kept on an error)."""
-    for name, value in (("run_eagerly", run_eagerly), ("auto_scale_loss", auto_scale_loss)):
-        if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"compile(): {name} must be True or False, got {value!r:.80}.")
-    if isinstance(steps_per_execution, (bool, np.bool_)) or not isinstance(steps_per_execution, (int, np.integer)) \
-            or steps_per_execution < 1:
-        raise ValueError(f"compile(): steps_per_execution must be a positive integer, got {steps_per_execution!r:.80}.")
+    run_eagerly = _validate.flag(run_eagerly, "run_eagerly", "compile():")
+    auto_scale_loss = _validate.flag(auto_scale_loss, "auto_scale_loss", "compile():")
+    steps_per_execution = _validate.positive_int(steps_per_execution, "steps_per_execution", "compile():")
     if not (jit_compile == "auto" if isinstance(jit_compile, str) else isinstance(jit_compile, (bool, np.bool_))):
         raise ValueError(f"compile(): jit_compile must be True, False or 'auto', got {jit_compile!r:.80}.")
     if jit_compile is True or jit_compile is np.True_:
         warnings.warn("compile(jit_compile=True): numnet has no compiler; the model runs as usual, in NumPy.",
                       stacklevel=_caller_level())
-    return bool(run_eagerly), int(steps_per_execution), jit_compile, bool(auto_scale_loss)
+    return run_eagerly, steps_per_execution, jit_compile, auto_scale_loss
 
 
 class Trainer:
